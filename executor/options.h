@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Everything the command line (and Kaniko's environment variables) can say, as one struct.
+ * The CLI fills it; the build reads it. Names follow Kaniko's flags. Multi-value flags are
+ * NULL-terminated string vectors in command-line order; key=value map flags are kept as the
+ * raw "key=value" strings and parsed by the module that uses them. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "common/macros.h"
+
+enum snapshot_mode_opt {
+        SNAPSHOT_MODE_FULL,
+        SNAPSHOT_MODE_REDO,
+        SNAPSHOT_MODE_TIME,
+};
+
+enum compression_opt {
+        COMPRESSION_GZIP,
+        COMPRESSION_ZSTD,
+};
+
+struct options {
+        /* build input */
+        char *dockerfile; /* -f, default "Dockerfile" */
+        char *context;    /* -c, default "/workspace/" */
+        char *context_sub_path;
+        char *bucket; /* hidden, legacy GCS context */
+        char *target;
+        char **build_args;     /* KEY=VAL or KEY (value from the environment) */
+        char **labels;         /* k=v, added to every stage */
+        char **annotations;    /* k=v, manifest annotations (chainguard's --annotation) */
+        char *custom_platform; /* os/arch[/variant]; NULL: the running platform */
+        char *git_options;     /* --git branch=...,single-branch=...,... */
+        char **secrets;        /* --secret id=NAME[,src=PATH|,env=VAR] (BuildKit) */
+        bool skip_unused_stages;
+
+        /* outputs */
+        char **destinations; /* -d */
+        bool no_push;
+        char *tar_path;
+        char *oci_layout_path;
+        char *digest_file;
+        char *image_name_with_digest_file;
+        char *image_name_tag_with_digest_file;
+        bool push_ignore_immutable_tag_errors;
+        bool skip_push_permission_check;
+        int push_retry;
+
+        /* layers and snapshots */
+        enum snapshot_mode_opt snapshot_mode; /* default full */
+        bool single_snapshot;
+        bool reproducible;
+        bool use_new_run;
+        bool force_build_metadata;
+        enum compression_opt compression; /* default gzip */
+        int compression_level;            /* -1: library default */
+        char **ignore_paths;
+        bool ignore_var_run; /* default true */
+        int image_fs_extract_retry;
+        bool cleanup;
+
+        /* cache */
+        bool cache;
+        char *cache_repo;
+        char *cache_dir;      /* default "/cache" */
+        int64_t cache_ttl_ns; /* default 336h */
+        bool cache_copy_layers;
+        bool cache_run_layers;   /* default true */
+        bool compressed_caching; /* default true */
+        bool no_push_cache;
+
+        /* registries */
+        bool insecure;
+        bool insecure_pull;
+        bool skip_tls_verify;
+        bool skip_tls_verify_pull;
+        char **insecure_registries;
+        char **skip_tls_verify_registries;
+        char **registry_certificates; /* host=/path/ca.crt */
+        char **registry_client_certs; /* host=/path/cert,/path/key */
+        char **registry_mirrors;
+        char **registry_maps; /* orig=new[;orig2=new2] */
+        bool skip_default_registry_fallback;
+        int image_download_retry;
+
+        /* runtime */
+        char *kaniko_dir; /* default "/kaniko" or $KANIKO_DIR */
+        char *sandbox;    /* --sandbox DIR: lading's local mode */
+        bool force;
+        char *verbosity;  /* default "info" */
+        char *log_format; /* default "color" */
+        bool log_timestamp;
+
+        /* lading-only actions */
+        bool print_plan; /* parse and plan, print JSON, do not build */
+};
+
+/* Sets every field to Kaniko's default (strings allocated). */
+void options_init(struct options *o);
+void options_done(struct options *o);
