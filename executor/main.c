@@ -1,21 +1,78 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The executor's entry point: parse the command line, then hand the options to the build.
- * The only place (besides worker threads handing errors back) that prints an error. */
-#include <curl/curl.h>
+/* The executor's entry point: parse the command line, set up logging, then hand the options to
+ * the action asked for. The only place (besides worker threads handing errors back) that
+ * prints an error. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "version.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/strv.h"
+#include "executor/cli.h"
 #include "executor/options.h"
+#include "executor/plan_print.h"
+
+static int fail(const struct lerr *err)
+{
+        fprintf(stderr, "error: %s\n", lerr_message(err));
+        return lerr_exit_status(err);
+}
+
+/* Output that did not reach stdout (a full disk, a closed pipe) is an error, not a success. */
+static int flush_stdout(struct lerr **err)
+{
+        if (fflush(stdout) != 0 || ferror(stdout))
+                return lerr_errno(err, errno ? errno : EIO, "write to standard output");
+        return 0;
+}
+
+/* The flags were checked by cli_parse(), so these parse. */
+static void setup_logging(const struct options *o)
+{
+        enum log_level level = LOG_INFO;
+        enum log_format format = LOG_FORMAT_COLOR;
+
+        (void) log_level_parse(o->verbosity, &level);
+        (void) log_format_parse(o->log_format, &format);
+        log_setup(level, format, o->log_timestamp);
+}
+
+static int run(const struct options *o, const struct cli_result *res, struct lerr **err)
+{
+        switch (res->action) {
+        case CLI_ACTION_HELP:
+                cli_print_help(stdout);
+                return flush_stdout(err);
+        case CLI_ACTION_VERSION:
+                cli_print_version(stdout);
+                return flush_stdout(err);
+        case CLI_ACTION_PRINT_PLAN: {
+                int r = plan_print(o, stdout, err);
+                if (r < 0)
+                        return r;
+                return flush_stdout(err);
+        }
+        case CLI_ACTION_BUILD:
+                /* the build issue replaces this with the build */
+                return lerr_set(err, ENOSYS, "building images is not implemented yet");
+        }
+        return lerr_set(err, EINVAL, "unknown action %d", (int) res->action);
+}
 
 int main(int argc, char **argv)
 {
-        if (argc > 1 && (streq(argv[1], "--version") || streq(argv[1], "version"))) {
-                printf("lading executor %s (%s)\n", LADING_VERSION, LADING_COMMIT);
-                return 0;
-        }
-        fprintf(stderr, "error: the command line is not built yet\n");
-        return 1;
+        _cleanup_(options_done) struct options o;
+        _cleanup_(cli_result_done) struct cli_result res = {0};
+        _cleanup_(lerr_freep) struct lerr *err = NULL;
+
+        options_init(&o);
+        if (cli_parse(argc, argv, &o, &res, &err) < 0)
+                return fail(err);
+        setup_logging(&o);
+        strv_foreach (w, res.warnings)
+                log_warn("%s", w);
+        if (run(&o, &res, &err) < 0)
+                return fail(err);
+        return 0;
 }

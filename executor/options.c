@@ -38,6 +38,8 @@ void options_done(struct options *o)
                 &o->target,
                 &o->custom_platform,
                 &o->git_options,
+                &o->git_branch,
+                &o->azure_container_registry_config,
                 &o->tar_path,
                 &o->oci_layout_path,
                 &o->digest_file,

@@ -22,17 +22,24 @@ enum compression_opt {
 
 struct options {
         /* build input */
-        char *dockerfile; /* -f, default "Dockerfile" */
-        char *context;    /* -c, default "/workspace/" */
-        char *context_sub_path;
-        char *bucket; /* hidden, legacy GCS context */
+        char *dockerfile;       /* -f, default "Dockerfile" */
+        char *context;          /* -c, default "/workspace/"; "dir://" is removed */
+        char *context_sub_path; /* for a local context, the CLI joins it to context and clears it */
+        char *bucket;           /* hidden, legacy GCS context */
         char *target;
-        char **build_args;     /* KEY=VAL or KEY (value from the environment) */
+        /* KEY=VAL; a bare KEY is resolved by the CLI from the environment (dropped if unset) */
+        char **build_args;
         char **labels;         /* k=v, added to every stage */
         char **annotations;    /* k=v, manifest annotations (chainguard's --annotation) */
         char *custom_platform; /* os/arch[/variant]; NULL: the running platform */
-        char *git_options;     /* --git branch=...,single-branch=...,... */
-        char **secrets;        /* --secret id=NAME[,src=PATH|,env=VAR] (BuildKit) */
+        char *git_options;     /* --git pairs as given, comma-joined; parsed into git_* */
+        char *git_branch;      /* --git branch=NAME; NULL: the remote's default branch */
+        bool git_single_branch;
+        bool git_recurse_submodules;
+        bool git_insecure_skip_tls;
+        /* --secret, normalised by the CLI to "id=NAME,src=PATH" or "id=NAME,env=VAR" (NAME has
+         * no ','; PATH or VAR is everything after "src=" / "env=") */
+        char **secrets;
         bool skip_unused_stages;
 
         /* outputs */
@@ -77,12 +84,16 @@ struct options {
         bool skip_tls_verify_pull;
         char **insecure_registries;
         char **skip_tls_verify_registries;
-        char **registry_certificates; /* host=/path/ca.crt */
-        char **registry_client_certs; /* host=/path/cert,/path/key */
-        char **registry_mirrors;
-        char **registry_maps; /* orig=new[;orig2=new2] */
+        char **registry_certificates; /* host=/path/ca.crt, one per host (the last one given) */
+        char **registry_client_certs; /* host=/path/cert,/path/key, one per host */
+        char **registry_mirrors;      /* as given (flags, then KANIKO_REGISTRY_MIRROR) */
+        /* one "orig=new" per entry: --registry-map (split at ';'), then KANIKO_REGISTRY_MAP, then
+         * one "index.docker.io=MIRROR" per mirror, as Kaniko converts them; for one orig, try
+         * the entries in this order */
+        char **registry_maps;
         bool skip_default_registry_fallback;
         int image_download_retry;
+        char *azure_container_registry_config; /* hidden, from a library Kaniko vendors */
 
         /* runtime */
         char *kaniko_dir; /* default "/kaniko" or $KANIKO_DIR */
