@@ -599,10 +599,32 @@ static void fold(const char *s, char *out, size_t size)
         out[n] = '\0';
 }
 
+static size_t common_prefix(const char *a, const char *b)
+{
+        size_t n = 0;
+        while (a[n] && a[n] == b[n])
+                n++;
+        return n;
+}
+
+/* How far a mistyped name is from a flag name (both folded): the edit distance, but a prefix
+ * either way ("--dest", "--cache-ttl-hours") or a changed ending ("--verbose") counts as near. */
+static size_t nearness(const char *typed, const char *name)
+{
+        size_t d = cli_edit_distance(typed, name);
+        size_t t = strlen(typed), n = strlen(name), lcp = common_prefix(typed, name);
+
+        if (t >= 3 && lcp == t)
+                d = MIN(d, (size_t) 1);
+        if ((n >= 4 && lcp == n) || (t >= 5 && lcp >= t - 1))
+                d = MIN(d, (size_t) 2);
+        return d;
+}
+
 const struct cli_flag *cli_suggest(const char *typed)
 {
         const struct cli_flag *best = NULL;
-        size_t best_d = SIZE_MAX, len = strlen(typed);
+        size_t best_d = SIZE_MAX, best_lcp = 0, len = strlen(typed);
         char t[65], c[65];
 
         fold(typed, t, sizeof(t));
@@ -611,12 +633,10 @@ const struct cli_flag *cli_suggest(const char *typed)
                 if (f->group == CLI_GROUP_HIDDEN || f->alias_of)
                         continue;
                 fold(f->name, c, sizeof(c));
-                size_t d = cli_edit_distance(t, c);
-                /* a prefix ("--dest") is as good as one typo */
-                if (len >= 3 && startswith(f->name, typed))
-                        d = MIN(d, (size_t) 1);
-                if (d < best_d) {
+                size_t d = nearness(t, c), lcp = common_prefix(t, c);
+                if (d < best_d || (d == best_d && lcp > best_lcp)) {
                         best_d = d;
+                        best_lcp = lcp;
                         best = f;
                 }
         }

@@ -12,6 +12,9 @@
 #define HELP_WIDTH  100
 #define HELP_COLUMN 36
 
+/* Joins the words of a note so that it is never split across lines; printed as a space. */
+#define NBSP "\x1f"
+
 /* Prints text from HELP_COLUMN, wrapped at HELP_WIDTH. */
 static void wrap(FILE *out, const char *text)
 {
@@ -27,7 +30,8 @@ static void wrap(FILE *out, const char *text)
                         fputc(' ', out);
                         col++;
                 }
-                fprintf(out, "%.*s", (int) word, p);
+                for (size_t i = 0; i < word; i++)
+                        fputc(p[i] == NBSP[0] ? ' ' : p[i], out);
                 col += word;
                 first = false;
                 p += word;
@@ -62,9 +66,10 @@ static void print_flag(FILE *out, const struct cli_flag *f)
         else
                 n = snprintf(text, sizeof(text), "%s", f->help);
         if (f->def && n > 0 && (size_t) n < sizeof(text))
-                n += snprintf(text + n, sizeof(text) - (size_t) n, " (default: %s)", f->def);
+                n += snprintf(text + n, sizeof(text) - (size_t) n, " (default:" NBSP "%s)", f->def);
         if (!f->alias_of && !(f->attrs & CLI_BUILT) && n > 0 && (size_t) n < sizeof(text))
-                (void) snprintf(text + n, sizeof(text) - (size_t) n, " [not implemented yet]");
+                (void) snprintf(text + n, sizeof(text) - (size_t) n,
+                                " [not" NBSP "implemented" NBSP "yet]");
         wrap(out, text);
 }
 

@@ -102,6 +102,10 @@ CLI_HANDLER(cli_set_secret);
  * an empty variable. */
 int cli_add_registry_map(struct options *o, const char *value, struct lerr **err) WUR;
 
+/* Only the first step of cli_parse(): the flags' syntax and values into o, without the
+ * environment, the checks across flags and the check for flags not built yet. For tests. */
+int cli_parse_flags(int argc, char *const *argv, struct options *o, struct lerr **err) WUR;
+
 /* Optimal-string-alignment distance (Levenshtein plus adjacent transpositions). */
 size_t cli_edit_distance(const char *a, const char *b);
 /* The visible flag nearest to a mistyped long name, or NULL when none is close. */

@@ -5,6 +5,7 @@
 #include "executor/cli.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "executor/cli-internal.h"
@@ -396,37 +397,54 @@ static int check_built(struct parser *p, struct lerr **err)
         return 0;
 }
 
-int cli_parse(int argc, char *const *argv, struct options *o, struct cli_result *ret,
-              struct lerr **err)
+static void parser_init(struct parser *p, int argc, char *const *argv, struct options *o)
 {
-        _cleanup_free_ const struct cli_flag **given = xcalloc(cli_flags_count, sizeof(*given));
-        _cleanup_free_ const char **given_env = xcalloc(cli_flags_count, sizeof(*given_env));
-        struct parser p = {
+        *p = (struct parser){
                 .o = o,
                 .argc = argc,
                 .argv = argv,
                 .next = 1,
-                .given = given,
-                .given_env = given_env,
+                .given = xcalloc(cli_flags_count, sizeof(*p->given)),
+                .given_env = xcalloc(cli_flags_count, sizeof(*p->given_env)),
         };
+}
+
+static void parser_done(struct parser *p)
+{
+        free(p->given);
+        free(p->given_env);
+        strv_free(p->warnings);
+}
+
+int cli_parse_flags(int argc, char *const *argv, struct options *o, struct lerr **err)
+{
+        _cleanup_(parser_done) struct parser p;
+
+        parser_init(&p, argc, argv, o);
+        return parse_args(&p, err);
+}
+
+int cli_parse(int argc, char *const *argv, struct options *o, struct cli_result *ret,
+              struct lerr **err)
+{
+        _cleanup_(parser_done) struct parser p;
         int r;
 
+        parser_init(&p, argc, argv, o);
         r = parse_args(&p, err);
         if (r >= 0 && !p.help && !p.version) {
                 r = check_options(&p, err);
                 if (r >= 0)
                         r = check_built(&p, err);
         }
-        if (r < 0) {
-                strv_free(p.warnings);
+        if (r < 0)
                 return r;
-        }
         *ret = (struct cli_result){
                 .action = p.help          ? CLI_ACTION_HELP
                           : p.version     ? CLI_ACTION_VERSION
                           : o->print_plan ? CLI_ACTION_PRINT_PLAN
                                           : CLI_ACTION_BUILD,
-                .warnings = p.warnings,
+                .warnings = TAKE_PTR(p.warnings),
         };
         return 0;
 }
