@@ -16,6 +16,8 @@
 #include "common/strv.h"
 
 #define NOT_BUILT "is accepted for Kaniko compatibility but not implemented yet"
+/* Kaniko's constants.DefaultKanikoPath, whatever KANIKO_DIR says */
+#define DEFAULT_KANIKO_DIR "/kaniko"
 
 struct parser {
         struct options *o;
@@ -232,6 +234,11 @@ static int apply_env(struct parser *p, struct lerr **err)
         struct options *o = p->o;
         const char *v;
 
+        /* options_init() took it as the default of --kaniko-dir; Kaniko moves its directory
+         * there just as for the flag */
+        v = getenv("KANIKO_DIR");
+        if (v && *v && !streq(v, DEFAULT_KANIKO_DIR))
+                mark_env(p, "kaniko-dir", "KANIKO_DIR");
         v = getenv("KANIKO_REGISTRY_MIRROR");
         if (v && *v) {
                 strv_push(&o->registry_mirrors, v);
@@ -379,6 +386,8 @@ static int check_built(struct parser *p, struct lerr **err)
         _cleanup_(options_done) struct options defaults;
 
         options_init(&defaults);
+        free(defaults.kaniko_dir);
+        defaults.kaniko_dir = xstrdup(DEFAULT_KANIKO_DIR);
         for (size_t i = 0; i < cli_flags_count; i++) {
                 const struct cli_flag *f = &cli_flags[i];
                 if (!p->given[i] && !p->given_env[i])

@@ -575,8 +575,15 @@ static void test_env(void)
         unsetenv("KANIKO_REGISTRY_MAP");
 
         setenv("KANIKO_DIR", "/env/kaniko", 1);
-        is_int(PARSE("--no-push"), 0, "KANIKO_DIR");
+        is_int(PARSE("--print-plan"), 0, "KANIKO_DIR");
         is_field("kaniko-dir", "/env/kaniko", "KANIKO_DIR sets the default");
+        expect_error((const char *const[]){"executor", "--no-push", NULL}, -ENOSYS,
+                     "KANIKO_DIR (--kaniko-dir)" NOT_BUILT);
+        is_int(PARSE("--no-push", "--kaniko-dir=/kaniko"), 0,
+               "--kaniko-dir=/kaniko beats KANIKO_DIR and is the default");
+        setenv("KANIKO_DIR", "/kaniko", 1);
+        is_int(PARSE("--no-push"), 0, "KANIKO_DIR=/kaniko is the default");
+        setenv("KANIKO_DIR", "/env/kaniko", 1);
         is_int(FLAGS("--kaniko-dir=/flag/kaniko"), 0, "--kaniko-dir with KANIKO_DIR");
         is_field("kaniko-dir", "/flag/kaniko", "the flag wins over KANIKO_DIR");
         setenv("KANIKO_DIR", "", 1);
