@@ -29,8 +29,17 @@ from .util import HarnessError, run
 CREATED = "2024-01-01T00:00:00Z"
 MTIME = 1704067200
 LARGE_MB = int(os.environ.get("LADING_TEST_LARGE_MB", "200"))
-# Bumped when a fixture's definition changes, so a persistent cache is rebuilt.
-VERSION = "1"
+
+def _source_version():
+    """Changes whenever this file (the fixtures' definitions) changes, so a persistent cache
+    never serves a fixture built from an older definition."""
+    h = hashlib.sha256(str(LARGE_MB).encode())
+    with open(__file__, "rb") as f:
+        h.update(f.read())
+    return h.hexdigest()[:12]
+
+
+VERSION = _source_version()
 ROOTLESS = os.geteuid() != 0
 
 
@@ -453,6 +462,11 @@ class FixtureStore:
                     return json.load(f)
             if not os.path.exists(os.path.join(self.layout, "index.json")):
                 _umoci("init", "--layout", self.layout)
+            stale = [t for t in oci.tags(self.layout) if t == name or t.startswith(name + "--")]
+            for t in stale:
+                oci.remove_tag(self.layout, t)          # left by an older definition
+            if stale:
+                _umoci("gc", "--layout", self.layout)
             spec = CATALOGUE[name][0]()
             work = tempfile.mkdtemp(prefix="work-", dir=self.dir)
             try:

@@ -65,21 +65,21 @@ def _write_index(layout, idx):
 
 def resolve(layout, tag):
     """The descriptor tagged `tag` in index.json, or None."""
-    for d in _index(layout).get("manifests", []):
+    for d in _index(layout).get("manifests") or []:
         if d.get("annotations", {}).get(REF_NAME) == tag:
             return d
     return None
 
 
 def tags(layout):
-    return [d["annotations"][REF_NAME] for d in _index(layout).get("manifests", [])
+    return [d["annotations"][REF_NAME] for d in _index(layout).get("manifests") or []
             if REF_NAME in d.get("annotations", {})]
 
 
 def set_tag(layout, tag, descriptor):
     """Point `tag` at descriptor (replacing an existing entry of that name)."""
     idx = _index(layout)
-    entries = [d for d in idx.get("manifests", [])
+    entries = [d for d in idx.get("manifests") or []
                if d.get("annotations", {}).get(REF_NAME) != tag]
     d = dict(descriptor)
     d["annotations"] = dict(d.get("annotations", {}), **{REF_NAME: tag})
@@ -90,7 +90,7 @@ def set_tag(layout, tag, descriptor):
 
 def remove_tag(layout, tag):
     idx = _index(layout)
-    idx["manifests"] = [d for d in idx.get("manifests", [])
+    idx["manifests"] = [d for d in idx.get("manifests") or []
                         if d.get("annotations", {}).get(REF_NAME) != tag]
     _write_index(layout, idx)
 

@@ -287,10 +287,14 @@ class FaultProxy:
     def control_url(self):
         return f"http://{LOOPBACK}:{self.control_port}"
 
+    ca_cert = None
+    cert_dir = None
+
     def info(self):
         return {"name": self.name, "url": self.url, "host": self.host, "port": self.port,
                 "upstream": self.upstream, "control_url": self.control_url,
-                "log": self.log_path, "storage_host": self.storage_host}
+                "log": self.log_path, "storage_host": self.storage_host,
+                "ca": self.ca_cert, "cert_dir": self.cert_dir}
 
     # -- faults and log
 
@@ -743,3 +747,32 @@ class _ControlHandler(BaseHTTPRequestHandler):
         else:
             return self._send(404, {"error": f"unknown control path '{self.path}'"})
         self._send(200, {})
+
+
+def proxy_for(registry, directory, tls=None, name="proxy", log=True):
+    """A started FaultProxy in front of `registry` (a registry.Registry).
+
+    The proxy speaks TLS to clients when the registry does (or tls=True), with a certificate
+    from the registry's CA (or a CA of its own in `directory`); toward an mTLS registry it
+    presents the registry's client certificate. Its info() then also has ca and cert_dir.
+    """
+    import os
+    from . import pki
+    os.makedirs(directory, exist_ok=True)
+    tls = registry.tls if tls is None else tls
+    cert_pair = ca_cert = cert_dir = None
+    if tls:
+        ca = registry.ca if registry.ca else pki.CA(os.path.join(directory, "pki"))
+        cert_pair = ca.issue(name)
+        ca_cert = ca.cert
+        cert_dir = os.path.join(directory, "certs")
+        os.makedirs(cert_dir, exist_ok=True)
+        with open(ca_cert) as src, open(os.path.join(cert_dir, "ca.crt"), "w") as dst:
+            dst.write(src.read())
+    client = (registry.client_cert, registry.client_key) if registry.client_cert else None
+    p = FaultProxy(registry.url, tls=cert_pair, upstream_ca=registry.ca_cert,
+                   upstream_client=client, name=name,
+                   log_path=os.path.join(directory, f"{name}-requests.jsonl") if log else None)
+    p.ca_cert = ca_cert
+    p.cert_dir = cert_dir
+    return p.start()

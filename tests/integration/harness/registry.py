@@ -14,7 +14,6 @@ and combinations written with '+': "basic+https", "token+https", "basic+mtls".
 import json
 import os
 import ssl
-import time
 
 from . import pki
 from .htpasswd import write_htpasswd
@@ -261,7 +260,3 @@ class Registry:
     def log_tail(self, lines=30):
         return self.proc.log_tail(lines) if self.proc else ""
 
-    def wait_stopped(self, timeout=5.0):
-        deadline = time.monotonic() + timeout
-        while self.proc and self.proc.alive() and time.monotonic() < deadline:
-            time.sleep(0.05)
