@@ -91,7 +91,7 @@ class Fault:
         if self._path_re and not self._path_re.search(target):
             return False
         for name, rx in self._header_res.items():
-            if not any(k == name and rx.search(v) for k, v in headers):
+            if not any(k.lower() == name and rx.search(v) for k, v in headers):
                 return False
         return True
 
