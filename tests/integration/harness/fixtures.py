@@ -13,6 +13,7 @@ extraction with it; the self-tests check it against `umoci unpack`).
 """
 
 import fcntl
+import gzip
 import hashlib
 import json
 import os
@@ -69,14 +70,16 @@ class Hardlink:
 class Layer:
     """One layer: `entries` {path: File|Dir|Symlink|Hardlink|str|bytes} added; `delete`
     paths removed (umoci writes the whiteouts); `opaque` a directory whose lower contents
-    are hidden (entries are then relative to the root as usual, and must lie under it)."""
+    are hidden (entries are then relative to the root as usual, and must lie under it).
+    raw_insert: keep `umoci insert`'s tar exactly as umoci writes it (see _add_layer)."""
 
-    def __init__(self, entries=None, delete=(), opaque=None, comment=None):
+    def __init__(self, entries=None, delete=(), opaque=None, comment=None, raw_insert=False):
         self.entries = {k.strip("/"): (File(v) if isinstance(v, (str, bytes)) else v)
                         for k, v in (entries or {}).items()}
         self.delete = [d.strip("/") for d in delete]
         self.opaque = opaque.strip("/") if opaque else None
         self.comment = comment
+        self.raw_insert = raw_insert
         if self.opaque and self.delete:
             raise HarnessError("a layer is either opaque or deletes, not both")
 
@@ -184,6 +187,12 @@ def _busybox():
                   "Cmd": ["/bin/sh"]}, f"linux/{host_arch()}")
 
 
+def _unterminated():
+    return Image([Layer({"etc/unterminated": "no padding and no end-of-archive blocks follow this line\n"},
+                        raw_insert=True, comment="umoci insert's tar, left as written")],
+                 {"Cmd": ["cat", "/etc/unterminated"]})
+
+
 CATALOGUE = {
     "small": (_small, "one layer, one file, Env and Cmd"),
     "multilayer": (_multilayer, "4 layers: owners, modes, setuid, symlink, hardlink, unicode "
@@ -194,6 +203,10 @@ CATALOGUE = {
                       "data, built on demand (LADING_TEST_LARGE_MB to change the size)"),
     "busybox": (_busybox, "busybox-static with applet symlinks, /etc/passwd, /tmp: a base "
                           "image with /bin/sh for build tests"),
+    "unterminated": (_unterminated, "one layer exactly as umoci 0.4.7 insert writes it: the "
+                                    "tar stops after the last file's data, without padding "
+                                    "and end-of-archive blocks (Go's archive/tar and GNU tar "
+                                    "accept it, libarchive reports a truncated archive)"),
 }
 
 
@@ -217,7 +230,7 @@ def _write_random(path, size, seed):
             left -= n
 
 
-def _materialize(root, entries, work):
+def _materialize(root, entries):
     """Create entries under root, then fix modes, owners and times (deterministic)."""
     made = []
     for path in sorted(entries):
@@ -263,42 +276,83 @@ def _fix_times(root):
 
 
 def _add_layer(layout, tag, layer, index, work):
+    """Add one layer. Additions and deletions go through `umoci unpack` + `umoci repack`
+    (umoci computes the diff and the whiteouts). `umoci insert` is used only where repack
+    cannot express the layer (an opaque directory), and its tar is then completed: umoci
+    0.4.7's insert ends the tar without the last entry's padding and the end-of-archive
+    blocks, which libarchive rejects ("Truncated input file")."""
     ref = f"{layout}:{tag}"
     hist = ["--history.created", CREATED, "--history.created_by",
             f"lading-fixture: {layer.comment or f'layer {index + 1}'}"]
-    if layer.delete:
-        bundle = os.path.join(work, f"bundle{index}")
-        _umoci("unpack", *_rootless(), "--image", ref, bundle)
-        rootfs = os.path.join(bundle, "rootfs")
-        for d in layer.delete:
-            p = os.path.join(rootfs, d)
-            if os.path.isdir(p) and not os.path.islink(p):
-                shutil.rmtree(p)
-            elif os.path.lexists(p):
-                os.unlink(p)
-            else:
-                raise HarnessError(f"fixture deletes '{d}', which lower layers do not have")
-        _materialize(rootfs, layer.entries, work)
-        _umoci("repack", *hist, "--image", ref, bundle)
-        shutil.rmtree(bundle)
-        return
-    stage = os.path.join(work, f"stage{index}")
-    os.makedirs(stage)
-    os.chmod(stage, 0o755)
-    if layer.opaque:
-        prefix = layer.opaque + "/"
+    if layer.opaque or layer.raw_insert:
+        stage = os.path.join(work, f"stage{index}")
+        os.makedirs(stage)
+        os.chmod(stage, 0o755)
+        prefix = layer.opaque + "/" if layer.opaque else ""
         rel = {}
         for k, v in layer.entries.items():
             if not k.startswith(prefix):
                 raise HarnessError(f"opaque layer entry '{k}' is not under '{layer.opaque}'")
             rel[k[len(prefix):]] = v
-        _materialize(stage, rel, work)
-        _umoci("insert", *_rootless(), *hist, "--opaque", "--image", ref, stage,
-               "/" + layer.opaque)
-    else:
-        _materialize(stage, layer.entries, work)
-        _umoci("insert", *_rootless(), *hist, "--image", ref, stage, "/")
-    shutil.rmtree(stage)
+        _materialize(stage, rel)
+        opaque = ["--opaque"] if layer.opaque else []
+        _umoci("insert", *_rootless(), *hist, *opaque, "--image", ref, stage,
+               "/" + (layer.opaque or ""))
+        shutil.rmtree(stage)
+        if not layer.raw_insert:
+            _complete_last_layer(layout, tag)
+        return
+    bundle = os.path.join(work, f"bundle{index}")
+    _umoci("unpack", *_rootless(), "--image", ref, bundle)
+    rootfs = os.path.join(bundle, "rootfs")
+    for d in layer.delete:
+        p = os.path.join(rootfs, d)
+        if os.path.isdir(p) and not os.path.islink(p):
+            shutil.rmtree(p)
+        elif os.path.lexists(p):
+            os.unlink(p)
+        else:
+            raise HarnessError(f"fixture deletes '{d}', which lower layers do not have")
+    _materialize(rootfs, layer.entries)
+    _umoci("repack", *hist, "--image", ref, bundle)
+    shutil.rmtree(bundle)
+
+
+def tar_end(data):
+    """Offset just past the last entry's padded data (where the end-of-archive blocks
+    belong), and whether those two zero blocks are there."""
+    pos = 0
+    while pos + 512 <= len(data):
+        block = data[pos:pos + 512]
+        if block == bytes(512):
+            return pos, len(data) >= pos + 1024 and data[pos:pos + 1024] == bytes(1024)
+        field = block[124:136]
+        if field[0] & 0x80:                     # base-256 size (GNU, > 8 GiB)
+            size = int.from_bytes(field[1:], "big")
+        else:
+            size = int(field.rstrip(b"\0 ").decode() or "0", 8)
+        pos += 512 + (size + 511) // 512 * 512
+    return pos, False
+
+
+def _complete_last_layer(layout, tag):
+    """Give the newest layer of `tag` its missing tar padding and end-of-archive blocks;
+    re-point config (diff_id) and manifest at the completed layer."""
+    desc, manifest, config = oci.manifest_of(layout, tag)
+    ld = manifest["layers"][-1]
+    raw = gzip.decompress(oci.read_blob(layout, ld["digest"]))
+    end, terminated = tar_end(raw)
+    if terminated:
+        return
+    fixed = raw[:end].ljust(end, b"\0") + bytes(1024)
+    # mtime=0 and a fixed level keep the rebuilt blob reproducible.
+    blob = gzip.compress(fixed, compresslevel=6, mtime=0)
+    manifest["layers"][-1] = oci.write_blob(layout, blob, ld["mediaType"])
+    config["rootfs"]["diff_ids"][-1] = "sha256:" + hashlib.sha256(fixed).hexdigest()
+    manifest["config"] = oci.write_blob(layout, oci.canonical(config),
+                                        manifest["config"]["mediaType"])
+    oci.set_tag(layout, tag, oci.write_blob(layout, oci.canonical(manifest),
+                                            desc.get("mediaType", oci.OCI_MANIFEST)))
 
 
 _CONFIG_FLAGS = {"Env": "--config.env", "Cmd": "--config.cmd", "Entrypoint": "--config.entrypoint",
