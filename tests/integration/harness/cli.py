@@ -382,8 +382,10 @@ def cmd_fixture_push(a):
             args += ["--dest-cert-dir", reg["cert_dir"]]
         if reg["creds"]:
             args += ["--dest-creds", reg["creds"]]
-        target = a.target if "/" in a.target.split(":")[0] or ":" in a.target.split("/")[0] \
-            else f"{reg['host']}/{a.target}"
+        # Docker's rule: a first component with '.' or ':' (or localhost) names a host.
+        first = a.target.split("/")[0]
+        full = "/" in a.target and ("." in first or ":" in first or first == "localhost")
+        target = a.target if full else f"{reg['host']}/{a.target}"
     else:
         target = a.target
     if a.creds:

@@ -548,6 +548,9 @@ class FixtureStore:
         if fmt not in ("oci", "v2s2"):
             raise HarnessError(f"unknown manifest format '{fmt}' (oci or v2s2)")
         ref = target if target.startswith("docker://") else "docker://" + target
+        host = ref[len("docker://"):].split("/")[0]
+        if host.rsplit(":", 1)[0] not in ("127.0.0.1", "localhost", "[::1]"):
+            raise HarnessError(f"refusing to push to '{target}': tests talk to 127.0.0.1 only")
         extra = ["--all"] if info["kind"] == "index" else []
         sk.copy(f"oci:{self.layout}:{name}", ref, extra + ["--format", fmt] + list(args))
         return describe(ref, _src_args(args), fixture=info)

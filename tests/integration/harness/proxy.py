@@ -259,6 +259,8 @@ class FaultProxy:
         self._faults = []
         self._log = []
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._inflight = 0
         self._seq = itertools.count(1)
         self._conn_ids = itertools.count(1)
         self._storage = {}
@@ -319,12 +321,24 @@ class FaultProxy:
         with self._lock:
             self._faults.clear()
 
-    def requests(self, since=0):
-        """Recorded requests (dicts) with seq > since, in order of completion."""
-        with self._lock:
-            return [dict(r) for r in self._log if r["seq"] > since]
+    def requests(self, since=0, settle=5.0):
+        """Recorded requests (dicts) with seq > since, in order of arrival (seq).
+
+        A request is recorded when the proxy is done with it, which can be a moment after
+        the client has read the last byte; so this first waits (up to `settle` seconds)
+        until no request is in progress.
+        """
+        deadline = time.monotonic() + settle
+        with self._idle:
+            while self._inflight and time.monotonic() < deadline:
+                self._idle.wait(max(0.0, deadline - time.monotonic()))
+            return sorted((dict(r) for r in self._log if r["seq"] > since),
+                          key=lambda r: r["seq"])
 
     def clear_log(self):
+        """Forget recorded requests (after letting those in progress finish, so none of
+        them lands in the log afterwards). Sequence numbers keep counting."""
+        self.requests(settle=5.0)
         with self._lock:
             self._log.clear()
 
@@ -346,6 +360,8 @@ class FaultProxy:
             if self.log_path:
                 with open(self.log_path, "a") as fh:
                     fh.write(json.dumps(rec) + "\n")
+            self._inflight -= 1
+            self._idle.notify_all()
 
     # -- lifecycle
 
@@ -463,6 +479,9 @@ class FaultProxy:
         req_framing, req_len = _framing(headers)
         expect = (_header(headers, "expect") or "").lower() == "100-continue"
         fwd_target, fwd_headers = target, headers
+        with self._lock:
+            self._inflight += 1         # until _record(), in the finally below
+            rec["seq"] = next(self._seq)
         try:
             if target.startswith("/_storage/"):
                 saved = self._storage.get(target[len("/_storage/"):])
@@ -498,7 +517,6 @@ class FaultProxy:
             raise
         finally:
             rec["duration"] = round(time.monotonic() - start, 4)
-            rec["seq"] = next(self._seq)
             self._record(rec)
 
     def _drain(self, reader, framing, length, rec, expect):
