@@ -123,6 +123,21 @@ class Modes(Base):
                                                 ["--dest-cert-dir", r.cert_dir]),
                               "unauthorized: authentication required")
 
+    def test_relative_and_absolute_upload_locations(self):
+        for relative in (False, True):
+            with Registry("http", relative_urls=relative) as r:
+                c = http.client.HTTPConnection(r.host, timeout=10)
+                try:
+                    c.request("POST", "/v2/loc/x/blobs/uploads/", body=b"")
+                    resp = c.getresponse()
+                    resp.read()
+                finally:
+                    c.close()
+                self.assertEqual(resp.status, 202)
+                prefix = "" if relative else r.url
+                self.assertTrue(resp.getheader("Location").startswith(
+                    prefix + "/v2/loc/x/blobs/uploads/"), resp.getheader("Location"))
+
     def test_unknown_mode(self):
         with self.assertRaisesRegex(Exception, "unknown registry mode 'ftp'"):
             Registry("ftp")
