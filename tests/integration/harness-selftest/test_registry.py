@@ -84,7 +84,8 @@ class Modes(Base):
 
     def test_mtls(self):
         with Registry("mtls") as r, tempfile.TemporaryDirectory() as ca_only:
-            self.assertEqual(sorted(os.listdir(r.cert_dir)), ["ca.crt", "client.cert", "client.key"])
+            self.assertEqual(sorted(os.listdir(r.cert_dir)),
+                             ["ca.crt", "client.cert", "client.key"])
             self.assert_pushed(r, "modes/mtls:1")
             shutil.copy(r.ca_cert, os.path.join(ca_only, "ca.crt"))
             self.assert_fails(lambda: self.push(r, "modes/mtls:2", ["--dest-cert-dir", ca_only]),
