@@ -322,19 +322,9 @@ static void test_hooks(void)
 static pid_t read_pid(const char *rel)
 {
         struct buf b = BUF_INIT(64);
-        int fd = openat(root_fd, rel, O_RDONLY | O_CLOEXEC);
         pid_t pid = -1;
-        if (fd >= 0 && fs_read_file_at(fd, ".", &b) == 0)
+        if (fs_read_file_at(root_fd, rel, &b) == 0)
                 pid = (pid_t) strtol(buf_str(&b), NULL, 10);
-        if (fd >= 0)
-                close(fd);
-        if (pid < 0) {
-                /* fs_read_file_at wants a name: read directly */
-                struct buf c = BUF_INIT(64);
-                if (fs_read_file_at(root_fd, rel, &c) == 0)
-                        pid = (pid_t) strtol(buf_str(&c), NULL, 10);
-                buf_done(&c);
-        }
         buf_done(&b);
         return pid;
 }
