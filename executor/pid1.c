@@ -118,6 +118,11 @@ static void on_signal(int sig)
         (void) pthread_mutex_unlock(&st.lock);
 }
 
+static void on_abort(int sig)
+{
+        _exit(128 + sig);
+}
+
 static void *signal_thread(void *arg)
 {
         (void) arg;
@@ -151,6 +156,13 @@ int pid1_init(struct lerr **err)
                 sigaddset(&st.set, fatal_signals[i]);
         sigaddset(&st.set, SIGCHLD);
 
+        /* PID 1 ignores signals it has no handler for, its own SIGABRT included: abort()
+         * (out of memory, a sanitizer) would then spin instead of ending the build. */
+        if (getpid() == 1) {
+                struct sigaction sa = {.sa_handler = on_abort};
+                if (sigaction(SIGABRT, &sa, NULL) < 0)
+                        return lerr_errno(err, errno, "handle SIGABRT");
+        }
         /* Not PID 1: become the reaper of orphaned step processes, as PID 1 is in a pod. */
         if (getpid() != 1) {
                 if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)

@@ -820,10 +820,59 @@ static int mkdir_host_p(const char *dir, struct lerr **err)
         }
 }
 
+/* An error of the intermediate process, passed to the caller through a pipe. */
+struct sb_report {
+        int code;
+        char msg[4000];
+};
+
+/* In a forked process: hand the error to the caller and end. */
+NORETURN static void report_and_exit(int fd, struct lerr *e)
+{
+        struct sb_report rep = {.code = lerr_code(e)};
+        (void) snprintf(rep.msg, sizeof(rep.msg), "%s", lerr_message(e));
+        (void) !write(fd, &rep, sizeof(rep));
+        _exit(1);
+}
+
+/* The process between the caller and the sandbox: it enters the user namespace, creates the
+ * PID namespace (so that the caller's own process is left as it was: after unshare(NEWPID)
+ * a process can fork only while that namespace's init lives), forks the sandbox's PID 1 and
+ * forwards signals to it. Returns only in the sandbox's PID 1. */
+static int intermediate(struct sandbox *sb, const char *root, bool is_root, int report_fd,
+                        const sigset_t *set, struct lerr **err)
+{
+        struct lerr *e = NULL;
+
+        /* a Ctrl-C reaches the caller only, which forwards it once down the chain */
+        (void) setpgid(0, 0);
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        int r = enter_userns(sb, &e);
+        if (r >= 0 && unshare(CLONE_NEWPID) < 0)
+                r = priv_error(&e, errno, PRIV_OP_MOUNT, "create a PID namespace");
+        pid_t pid = r >= 0 ? fork() : -1;
+        if (r >= 0 && pid < 0)
+                r = lerr_errno(&e, errno, "start the sandbox");
+        if (r < 0)
+                report_and_exit(report_fd, e);
+        if (pid > 0) {
+                (void) close(report_fd);
+                _exit(wait_sandbox(pid, set));
+        }
+        (void) close(report_fd);
+        (void) setpgid(0, 0);
+        /* if the chain above dies, the sandbox dies: it has no one to report to */
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        r = setup(sb, root, is_root, err);
+        if (r < 0)
+                return r;
+        return pid1_init(err);
+}
+
 int sandbox_enter(struct sandbox *sb, int *ret_status, struct lerr **err)
 {
         sigset_t set, old;
-        int alive[2];
+        int report[2];
         int r;
 
         if (streq(sb->kaniko_dir, "/"))
@@ -841,11 +890,6 @@ int sandbox_enter(struct sandbox *sb, int *ret_status, struct lerr **err)
                 return lerr_set(err, EINVAL,
                                 "--sandbox '%s' is this machine's root: give a directory", abs);
         bool is_root = geteuid() == 0;
-        r = enter_userns(sb, err);
-        if (r < 0)
-                return r;
-        if (unshare(CLONE_NEWPID) < 0)
-                return priv_error(err, errno, PRIV_OP_MOUNT, "create a PID namespace");
 
         sigemptyset(&set);
         sigaddset(&set, SIGTERM);
@@ -853,44 +897,42 @@ int sandbox_enter(struct sandbox *sb, int *ret_status, struct lerr **err)
         sigaddset(&set, SIGHUP);
         sigaddset(&set, SIGQUIT);
         sigaddset(&set, SIGCHLD);
-        /* blocked before the fork: the sandbox's PID 1 inherits them blocked, so signals sent
-         * before it is ready wait for pid1_init() instead of being dropped (a namespace's init
-         * ignores signals it has no handler for) */
+        /* blocked before the forks: the sandbox's PID 1 inherits them blocked, so signals
+         * sent before it is ready wait for pid1_init() instead of being dropped (a
+         * namespace's init ignores signals it has no handler for) */
         if (sigprocmask(SIG_BLOCK, &set, &old) < 0)
                 return lerr_errno(err, errno, "block signals");
-        if (pipe2(alive, O_CLOEXEC) < 0) {
+        if (pipe2(report, O_CLOEXEC) < 0) {
                 r = lerr_errno(err, errno, "create a pipe");
                 (void) sigprocmask(SIG_SETMASK, &old, NULL);
                 return r;
         }
         pid_t pid = fork();
+        if (pid == 0) {
+                (void) close(report[0]);
+                return intermediate(sb, root, is_root, report[1], &set, err);
+        }
+        (void) close(report[1]);
         if (pid < 0) {
                 r = lerr_errno(err, errno, "start the sandbox");
-                (void) close(alive[0]);
-                (void) close(alive[1]);
+                (void) close(report[0]);
                 (void) sigprocmask(SIG_SETMASK, &old, NULL);
                 return r;
         }
-        if (pid == 0) {
-                struct pollfd pf = {.fd = alive[0], .events = POLLIN};
-                (void) close(alive[1]);
-                /* if the caller dies, the sandbox dies: it has no one to report to */
-                (void) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-                if (poll(&pf, 1, 0) > 0 && (pf.revents & POLLHUP))
-                        _exit(1);
-                (void) close(alive[0]);
-                /* own process group: a terminal's Ctrl-C reaches the caller only, which
-                 * forwards it once */
-                (void) setpgid(0, 0);
-                r = setup(sb, root, is_root, err);
-                if (r < 0)
-                        return r;
-                return pid1_init(err);
-        }
-        (void) close(alive[0]);
+        struct sb_report rep;
+        size_t got = 0;
+        ssize_t n;
+        while (got < sizeof(rep) &&
+               ((n = read(report[0], (char *) &rep + got, sizeof(rep) - got)) > 0 ||
+                (n < 0 && errno == EINTR)))
+                got += n > 0 ? (size_t) n : 0;
+        (void) close(report[0]);
         int status = wait_sandbox(pid, &set);
-        (void) close(alive[1]);
         (void) sigprocmask(SIG_SETMASK, &old, NULL);
+        if (got == sizeof(rep)) {
+                rep.msg[sizeof(rep.msg) - 1] = '\0';
+                return lerr_set(err, rep.code, "%s", rep.msg);
+        }
         *ret_status = status;
         return 1;
 }

@@ -73,7 +73,9 @@ char *sandbox_map_path(const struct sandbox *sb, const char *host_path);
  *   sandbox_map_path().
  * - 1 in the calling process once the sandbox has ended: *ret_status is its exit status
  *   (128 + N if it was killed by signal N). Meanwhile SIGTERM, SIGINT, SIGHUP and SIGQUIT
- *   were forwarded to it (the third one sends SIGKILL). The caller should only exit with it.
+ *   were forwarded to it (the third one sends SIGKILL). The calling process itself stays in
+ *   the machine's namespaces (an intermediate process creates them); it should just exit
+ *   with the status.
  * On failure before the split, or inside the sandbox before the build could start, returns
  * -errno with err set (privilege errors explained, see common/priv.h). */
 int sandbox_enter(struct sandbox *sb, int *ret_status, struct lerr **err);

@@ -55,7 +55,7 @@ static int fail(struct lerr *err)
 int main(int argc, char **argv)
 {
         const char *sandbox_dir = NULL, *chroot_dir = NULL, *user = NULL, *cwd = "/";
-        char **binds = NULL, **maps = NULL, **env = NULL;
+        _cleanup_(strv_freep) char **binds = NULL, **maps = NULL, **env = NULL;
         bool want_report = false;
         struct lerr *err = NULL;
         int i;
@@ -88,7 +88,7 @@ int main(int argc, char **argv)
                 return 2;
         char **step = argv + i + 1;
 
-        struct sandbox *sb = NULL;
+        _cleanup_(sandbox_freep) struct sandbox *sb = NULL;
         if (sandbox_dir) {
                 sb = sandbox_new(sandbox_dir, "/kaniko");
                 strv_foreach (b, binds) {
@@ -140,10 +140,6 @@ int main(int argc, char **argv)
                 report();
         fflush(stdout);
         close(root_fd);
-        strv_free(binds);
-        strv_free(maps);
-        strv_free(env);
-        sandbox_free(sb);
         if (r < 0)
                 return fail(err);
         return r;
