@@ -2,7 +2,10 @@
 /* A small driver for the runtime integration tests: optionally enters a sandbox, then runs
  * one step through process_run() as the build would, and reports what it saw.
  *   runtime-probe [--sandbox DIR | --chroot DIR] [--bind PATH[:ro|:parent]]... [--map PATH]...
- *                 [--user SPEC] [--cwd DIR] [--env K=V]... [--report] -- ARGV...
+ *                 [--user SPEC] [--cwd DIR] [--env K=V]... [--report] [--ignore]
+ *                 [--wait-file PATH] -- ARGV...
+ * --ignore prints the ignore list built from mountinfo inside; --wait-file waits (up to 60 s)
+ * for PATH to exist before the step, so that a test can signal the executor between steps.
  * Exit status: the step's, or the error's exit status (the message on stderr). */
 #include <dirent.h>
 #include <fcntl.h>
@@ -17,6 +20,7 @@
 #include "executor/pid1.h"
 #include "executor/process.h"
 #include "executor/sandbox.h"
+#include "snapshot/ignore.h"
 
 /* Counts processes in /proc and those that are zombies. */
 static void report(void)
@@ -56,14 +60,23 @@ int main(int argc, char **argv)
 {
         const char *sandbox_dir = NULL, *chroot_dir = NULL, *user = NULL, *cwd = "/";
         _cleanup_(strv_freep) char **binds = NULL, **maps = NULL, **env = NULL;
-        bool want_report = false;
+        bool want_report = false, want_ignore = false;
+        const char *wait_file = NULL;
         struct lerr *err = NULL;
         int i;
 
         for (i = 1; i < argc; i++) {
                 if (streq(argv[i], "--"))
                         break;
-                if (i + 1 >= argc && !streq(argv[i], "--report"))
+                if (streq(argv[i], "--report")) {
+                        want_report = true;
+                        continue;
+                }
+                if (streq(argv[i], "--ignore")) {
+                        want_ignore = true;
+                        continue;
+                }
+                if (i + 1 >= argc)
                         return 2;
                 if (streq(argv[i], "--sandbox"))
                         sandbox_dir = argv[++i];
@@ -79,8 +92,8 @@ int main(int argc, char **argv)
                         cwd = argv[++i];
                 else if (streq(argv[i], "--env"))
                         strv_push(&env, argv[++i]);
-                else if (streq(argv[i], "--report"))
-                        want_report = true;
+                else if (streq(argv[i], "--wait-file"))
+                        wait_file = argv[++i];
                 else
                         return 2;
         }
@@ -123,6 +136,19 @@ int main(int argc, char **argv)
                 printf("pid=%d\n", (int) getpid());
         }
         fflush(stdout);
+
+        if (want_ignore) {
+                _cleanup_(ignore_list_freep) struct ignore_list *l = ignore_list_new();
+                if (ignore_list_add_mounts(l, "/proc/self/mountinfo", "/", &err) < 0)
+                        return fail(err);
+                printf("ignore=");
+                for (unsigned k = 0; k < ignore_list_count(l); k++)
+                        printf("%s%s", k ? "," : "", ignore_list_entry(l, k));
+                printf("\n");
+                fflush(stdout);
+        }
+        for (int w = 0; wait_file && w < 6000 && access(wait_file, F_OK) < 0; w++)
+                (void) usleep(10000);
 
         int root_fd = open(chroot_dir ? chroot_dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)

@@ -131,7 +131,7 @@ def test_sandbox(base):
             "grep -c ' /kaniko/executor ' /proc/self/mountinfo; "
             "test -s /etc/resolv.conf && echo dns-ok; "
             "test $(stat -L -c %s /kaniko/executor) = $(stat -L -c %s /proc/1/exe) && echo exe-ok")
-    rc, so, se = probe(["--sandbox", root, "--bind", ctx + ":ro",
+    rc, so, se = probe(["--sandbox", root, "--ignore", "--bind", ctx + ":ro",
                         "--bind", os.path.join(out, "result.txt") + ":parent",
                         "--map", os.path.join(ctx, "hello.txt"),
                         "--map", os.path.join(out, "result.txt"),
@@ -144,10 +144,18 @@ def test_sandbox(base):
                    "map /etc/passwd -> (none)",
                    "pid=1 userns=none"],
        "path mapping, and the executor is PID 1 in the sandbox")
+    entries = lines[4][len("ignore="):].split(",") if len(lines) > 4 else []
+    for want in ("proc", "sys", "dev", "dev/null", "dev/pts", "dev/shm", "kaniko/executor",
+                 "kaniko/host", "kaniko/host/0/ctx", "kaniko/host/1/out",
+                 hosts_target.lstrip("/"), "etc/resolv.conf"):
+        ok(want in entries, "the ignore list from mountinfo has '%s'" % want, lines[4:5])
+    stray = [e for e in entries if e.split("/")[0] not in ("proc", "sys", "dev", "kaniko")
+             and e not in (hosts_target.lstrip("/"), "etc/resolv.conf")]
+    eq(stray, [], "no other mount inside the sandbox")
     # the step is not PID 1 (the executor is, and its signal thread takes the next id)
-    ok(len(lines) > 4 and lines[4].startswith("step=") and lines[4] != "step=1",
-       "the step runs as a child of PID 1", "\n".join(lines[4:5]))
-    eq(lines[5:], [
+    ok(len(lines) > 5 and lines[5].startswith("step=") and lines[5] != "step=1",
+       "the step runs as a child of PID 1", "\n".join(lines[5:6]))
+    eq(lines[6:], [
                    "--sandbox " + root,
                    "hello from the host",
                    "ctx-ro",
@@ -244,9 +252,28 @@ def sigterm_case(root, args, name):
        name + ": the error says why", se.decode())
 
 
+def sigterm_between_steps(root, args, name):
+    """SIGTERM while no step runs: the executor ends at once with 143."""
+    cmd = [PROBE] + args + ["--wait-file", "/tmp/never", "--env", "PATH=/bin", "--",
+                            "/bin/sh", "-c", "echo step-ran"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/tmp")
+    try:
+        first = p.stdout.readline().decode()  # printed once the executor is ready
+        p.send_signal(signal.SIGTERM)
+        so, se = p.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        so, se = p.communicate()
+    eq((p.returncode, first.startswith("pid="), so.decode(), se.decode().strip()),
+       (143, True, "", "error: received SIGTERM: exiting with status 143"),
+       name + ": SIGTERM between steps ends the executor with 143")
+
+
 def test_signals(root, base):
     sigterm_case(root, ["--sandbox", root], "as PID 1 in the sandbox")
     sigterm_case(root, ["--chroot", root], "as an ordinary process (not PID 1)")
+    sigterm_between_steps(root, ["--sandbox", root], "as PID 1 in the sandbox")
+    sigterm_between_steps(root, ["--chroot", root], "as an ordinary process")
 
 
 ZOMBIE_STEP = (

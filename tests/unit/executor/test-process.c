@@ -319,6 +319,65 @@ static void test_hooks(void)
         buf_done(&out);
 }
 
+/* Runs in the forked child: async-signal-safe only. */
+static int child_write(void *userdata)
+{
+        int fd = *(int *) userdata;
+        return write(fd, "child-hook", 10) == 10 ? 0 : -errno;
+}
+
+static int child_refuse(void *userdata)
+{
+        (void) userdata;
+        return -EPERM;
+}
+
+static void test_child_hooks(void)
+{
+        struct lerr *err = NULL;
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                abort();
+        struct process_hook hooks[2] = {
+                {.what = "mount type=tmpfs", .child = child_write, .userdata = &p[1]},
+                {.what = "mount type=bind,target=/x", .child = child_refuse},
+        };
+        is_int(run(NULL, "/", env_basic, NULL, &err, hooks, 1, "true"), 0,
+               "a child hook runs before the step");
+        close(p[1]);
+        char b[32] = {0};
+        (void) !read(p[0], b, sizeof(b) - 1);
+        close(p[0]);
+        is_str(b, "child-hook", "the child hook ran in the step's process");
+        is_int(run(NULL, "/", env_basic, NULL, &err, hooks + 1, 1, "true"), -EPERM,
+               "a failing child hook stops the step");
+        is_str(lerr_message(err),
+               "set up mount type=bind,target=/x in the step: Operation not permitted",
+               "child hook error message");
+        lerr_free(TAKE_PTR(err));
+}
+
+static void test_workdir(void)
+{
+        struct lerr *err = NULL;
+        (void) mkdirat(root_fd, "real", 0700);
+        if (symlinkat("/real", root_fd, "lnk") < 0)
+                abort();
+        is_int(process_make_workdir(root_fd, "/lnk/a/b", 1000, 1000, &err), 1,
+               "created through an in-root absolute link");
+        struct stat st;
+        ok(fstatat(root_fd, "real/a/b", &st, 0) == 0 && st.st_uid == 1000,
+           "created where the link points inside the root");
+        ok(fstatat(root_fd, "real", &st, 0) == 0 && st.st_uid == 0 && (st.st_mode & 07777) == 0700,
+           "an existing directory keeps its owner and mode");
+        is_int(process_make_workdir(root_fd, "/lnk/a/b", 0, 0, &err), 0, "existing: nothing new");
+        is_int(process_make_workdir(root_fd, "/", 0, 0, &err), 0, "the root exists");
+        is_int(process_make_workdir(root_fd, "/bin/sh/x", 0, 0, &err), -ENOTDIR, "under a file");
+        is_str(lerr_message(err), "create working directory '/bin/sh/x': Not a directory",
+               "error names the directory");
+        lerr_free(TAKE_PTR(err));
+}
+
 static pid_t read_pid(const char *rel)
 {
         struct buf b = BUF_INIT(64);
@@ -393,6 +452,8 @@ int main(void)
         test_basic();
         test_exec_errors();
         test_hooks();
+        test_child_hooks();
+        test_workdir();
         test_pid1();
         close(root_fd);
         int r = tap_done();
