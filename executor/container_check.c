@@ -4,6 +4,7 @@
 #include "executor/container_check.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,7 +36,18 @@ int container_check_decide(pid_t pid, bool exe_is_kaniko, bool force, const char
 bool container_check_exe_is(const char *path)
 {
         struct stat self, other;
-        if (stat("/proc/self/exe", &self) < 0 || stat(path, &other) < 0)
+        char exe[PATH_MAX];
+        /* the link's text first: tools that run us under an interpreter (valgrind) make it
+         * name our binary while the link itself leads to theirs */
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        if (n > 0) {
+                exe[n] = '\0';
+                if (stat(exe, &self) < 0 && stat("/proc/self/exe", &self) < 0)
+                        return false;
+        } else if (stat("/proc/self/exe", &self) < 0) {
+                return false;
+        }
+        if (stat(path, &other) < 0)
                 return false;
         return self.st_dev == other.st_dev && self.st_ino == other.st_ino;
 }
