@@ -404,12 +404,58 @@ static int prepare(const struct process_spec *spec, struct prepared *p, struct l
         return 0;
 }
 
+/* Forks the step and waits for it; returns what process_run() returns, before cleanups. */
+static int fork_and_wait(const struct process_spec *spec, struct prepared *p, struct lerr **err)
+{
+        struct child_report rep;
+        int wstatus;
+        struct child_ctx c = {
+                .path = p->path,
+                .argv = spec->argv,
+                .envp = p->env,
+                .cwd = spec->cwd ? spec->cwd : "/",
+                .uid = p->ids.uid,
+                .gid = p->ids.gid,
+                .groups = p->ids.groups,
+                .n_groups = p->ids.n_groups,
+                .set_groups = p->ids.n_groups > 0 || !setgroups_denied(),
+                .root_fd = spec->root_fd,
+                .chroot = spec->chroot,
+                .devnull = p->devnull,
+                .out_fd = spec->stdout_fd,
+                .err_fd = spec->stderr_fd,
+                .report_fd = p->report[1],
+                .hooks = spec->hooks,
+                .n_hooks = spec->n_hooks,
+        };
+        pid_t pid = pid1_fork_step();
+        if (pid == 0)
+                child_run(&c);
+        if (pid < 0)
+                return lerr_errno(err, (int) -pid, "start '%s'", spec->argv[0]);
+        closep(&p->report[1]);
+        p->report[1] = -1;
+        bool failed = read_report(p->report[0], &rep) > 0;
+        int sig = pid1_wait_step(pid, &wstatus);
+        if (sig < 0)
+                return lerr_errno(err, -sig, "wait for '%s'", spec->argv[0]);
+        if (failed)
+                return child_error(&c, &rep, spec->user, err);
+        if (sig > 0)
+                return fail_with_status(err,
+                                        lerr_set(err, EINTR,
+                                                 "interrupted by %s, which was forwarded to "
+                                                 "'%s'",
+                                                 pid1_signal_name(sig), spec->argv[0]),
+                                        128 + sig);
+        return pid1_exit_status(wstatus);
+}
+
 int process_run(const struct process_spec *spec, struct lerr **err)
 {
         _cleanup_(prepared_done) struct prepared p = {.devnull = -1, .report = {-1, -1}};
-        struct child_report rep;
         size_t n_prepared = 0;
-        int r, wstatus;
+        int r;
 
         r = prepare(spec, &p, err);
         for (; r >= 0 && n_prepared < spec->n_hooks; n_prepared++) {
@@ -421,52 +467,11 @@ int process_run(const struct process_spec *spec, struct lerr **err)
                 (void) run_cleanups(spec, n_prepared, NULL);
                 return r;
         }
+        r = fork_and_wait(spec, &p, err);
 
-        struct child_ctx c = {
-                .path = p.path,
-                .argv = spec->argv,
-                .envp = p.env,
-                .cwd = spec->cwd ? spec->cwd : "/",
-                .uid = p.ids.uid,
-                .gid = p.ids.gid,
-                .groups = p.ids.groups,
-                .n_groups = p.ids.n_groups,
-                .set_groups = p.ids.n_groups > 0 || !setgroups_denied(),
-                .root_fd = spec->root_fd,
-                .chroot = spec->chroot,
-                .devnull = p.devnull,
-                .out_fd = spec->stdout_fd,
-                .err_fd = spec->stderr_fd,
-                .report_fd = p.report[1],
-                .hooks = spec->hooks,
-                .n_hooks = spec->n_hooks,
-        };
-        pid_t pid = pid1_fork_step();
-        if (pid == 0)
-                child_run(&c);
-        if (pid < 0) {
-                (void) run_cleanups(spec, n_prepared, NULL);
-                return lerr_errno(err, (int) -pid, "start '%s'", spec->argv[0]);
-        }
-        closep(&p.report[1]);
-        p.report[1] = -1;
-        bool failed = read_report(p.report[0], &rep) > 0;
-        int sig = pid1_wait_step(pid, &wstatus);
-
+        /* a cleanup failure (a secret left in the root) fails a step that succeeded */
         struct lerr *cleanup_err = NULL;
         int cr = run_cleanups(spec, n_prepared, &cleanup_err);
-        if (sig < 0)
-                r = lerr_errno(err, -sig, "wait for '%s'", spec->argv[0]);
-        else if (failed)
-                r = child_error(&c, &rep, spec->user, err);
-        else if (sig > 0)
-                r = fail_with_status(err,
-                                     lerr_set(err, EINTR,
-                                              "interrupted by %s, which was forwarded to '%s'",
-                                              pid1_signal_name(sig), spec->argv[0]),
-                                     128 + sig);
-        else
-                r = pid1_exit_status(wstatus);
         if (cr < 0 && r >= 0) {
                 if (err) {
                         lerr_free(*err);
