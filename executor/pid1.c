@@ -321,8 +321,9 @@ int pid1_wait_step(pid_t pid, int *ret_wstatus)
                 st.step_wstatus = ws;
         }
         int wstatus = st.step_wstatus;
-        int sig = st.step_signal;
         drain_group_locked(pid);
+        /* read after the drain: a signal that came while the group died still counts */
+        int sig = st.step_signal;
         st.step_pid = 0;
         st.step_done = false;
         st.step_signal = 0;
