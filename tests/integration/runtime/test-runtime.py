@@ -288,6 +288,19 @@ ZOMBIE_STEP = (
     "sleep 1000 & (sleep 1000 &); exit 0")
 
 
+def test_privilege(root):
+    """A capability dropped from the bounding set, as in an unprivileged pod."""
+    if not shutil.which("setpriv"):
+        ok(True, "# SKIP setpriv missing")
+        return
+    rc, so, se = probe(["--chroot", root], ["/bin/sh", "-c", "echo ran"],
+                       prefix=["setpriv", "--bounding-set", "-sys_chroot"])
+    eq((rc, se.strip()),
+       (1, "error: change the step's root: Operation not permitted: the build runs without "
+           "CAP_SYS_CHROOT (it is not in the capability bounding set: an unprivileged pod?)"),
+       "a missing capability is named in the error")
+
+
 def test_zombies(root):
     orphan = os.path.join(root, "tmp", "orphan")
     if os.path.exists(orphan):
@@ -331,6 +344,13 @@ def test_rootless(base):
            "without /etc/subgid entries?)"),
        "as nobody without subuid: switching users fails with a clear error")
 
+    rc, so, se = run(["--sandbox", root, "--user", "4321"], ["id"], setpriv)
+    eq((rc, se.strip().splitlines()[-1]),
+       (1, "error: switch to user '4321' (uid 4321): Invalid argument: the id is not mapped "
+           "in the build's user namespace (a rootless sandbox maps only the ids /etc/subuid "
+           "and /etc/subgid give the user)"),
+       "as nobody without subuid: an unmapped uid is explained")
+
     if not shutil.which("newuidmap") or not shutil.which("unshare"):
         ok(True, "# SKIP newuidmap or unshare missing")
         return
@@ -367,6 +387,7 @@ def main():
         test_status(root)
         test_signals(root, base)
         test_zombies(root)
+        test_privilege(root)
         test_rootless(base)
     finally:
         print("1..%d" % n)
