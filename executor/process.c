@@ -100,8 +100,8 @@ NORETURN static void child_run(const struct child_ctx *c)
                 child_fail(c, STAGE_SETUID, errno, 0);
         if (chdir(c->cwd) < 0)
                 child_fail(c, STAGE_CHDIR, errno, 0);
-        /* Belt and braces: no executor fd (registry sockets, layer files) reaches the step
-         * even if some code forgot O_CLOEXEC. Older kernels lack it; that is fine. */
+                /* Belt and braces: no executor fd (registry sockets, layer files) reaches the step
+                 * even if some code forgot O_CLOEXEC. Older kernels lack it; that is fine. */
 #ifdef SYS_close_range
         (void) syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 #endif
