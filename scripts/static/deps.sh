@@ -59,7 +59,8 @@ build_openssl() {
                     no-srtp no-sctp no-ct no-cms no-ts no-ocsp no-nextprotoneg no-gost no-idea
                     no-mdc2 no-rc5 no-md2 no-camellia no-seed no-sm2 no-sm3 no-sm4 no-whirlpool
                     no-aria no-bf no-cast no-rmd160 no-siphash no-ec2m no-ui-console
-                    no-filenames no-async)
+                    no-filenames no-async no-des no-rc2 no-rc4 no-md4 no-dsa no-dh
+                    no-rfc3779 no-ocb no-siv no-scrypt no-blake2 no-multiblock no-ssl-trace)
         # Options this version does not know (no-apps and no-docs appeared in 3.2) are left
         # out, so the recipe works with the OpenSSL of another Debian release too.
         local o known supported=()
