@@ -165,6 +165,10 @@ def make_certs(d):
         f.write("subjectAltName=IP:127.0.0.1,DNS:hosts.lading.test,DNS:dns.lading.test\n")
     openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
             "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "rsa.key", "-out", "rsa.csr",
+            "-subj", "/CN=lading")
+    openssl("x509", "-req", "-in", "rsa.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "rsa.pem", "-days", "2", "-extfile", "ext.cnf")
     openssl("req", "-x509", *ec, "-keyout", "other.key", "-out", "other-ca.pem", "-days", "2",
             "-subj", "/CN=another CA")
 
@@ -175,13 +179,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_tls_server(d, port=None):
+def start_tls_server(d, port=None, cert="server", extra=()):
     """openssl s_server serving files of d (-WWW) on 127.0.0.1; returns (process, port)."""
     for _ in range(5):
         p = port or free_port()
         proc = subprocess.Popen(
-            ["openssl", "s_server", "-accept", f"127.0.0.1:{p}", "-cert", "server.pem",
-             "-key", "server.key", "-WWW", "-quiet", "-naccept", "20"],
+            ["openssl", "s_server", "-accept", f"127.0.0.1:{p}", "-cert", f"{cert}.pem",
+             "-key", f"{cert}.key", "-WWW", "-quiet", "-naccept", "20", *extra],
             cwd=d, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and proc.poll() is None:
@@ -210,24 +214,32 @@ def stop(proc):
 PAGE = b"lading static TLS check\n" * 100
 
 
+def tls_get(t, probe, url, want_tls, desc, cafile):
+    r = run([probe, "get", url, cafile])
+    body, _, info = r.stdout.partition("\n")[2].rpartition("\nstatus ")
+    t.ok(r.returncode == 0 and body == PAGE.decode(), desc, f"exit {r.returncode}: {r.stderr}")
+    t.eq(info, f"200\ntls {want_tls}\nbytes {len(PAGE)}\n", f"{desc}: status and TLS version")
+
+
 def check_tls(t, probe, d):
     with open(os.path.join(d, "page.txt"), "wb") as f:
         f.write(PAGE)
+    ca = os.path.join(d, "ca.pem")
     proc, port = start_tls_server(d)
     try:
-        r = run([probe, "get", f"https://127.0.0.1:{port}/page.txt", os.path.join(d, "ca.pem")])
-        body, _, info = r.stdout.partition("\n")[2].rpartition("\nstatus ")
-        t.ok(r.returncode == 0 and body == PAGE.decode(), "TLS GET from openssl s_server",
-             f"exit {r.returncode}: {r.stderr}")
-        m = re.fullmatch(r"(\d+)\ntls (\S+)\nbytes (\d+)\n", info)
-        t.ok(m is not None and m.group(1) == "200" and m.group(2) in ("TLSv1.3", "TLSv1.2")
-             and m.group(3) == str(len(PAGE)), "status 200 over TLS 1.2+ with libssl",
-             repr(info))
+        tls_get(t, probe, f"https://127.0.0.1:{port}/page.txt", "TLSv1.3",
+                "TLS 1.3 GET (ECDSA P-256) from openssl s_server", ca)
         r = run([probe, "get", f"https://127.0.0.1:{port}/page.txt",
                  os.path.join(d, "other-ca.pem")])
         t.ok(r.returncode == 60 and "certificate" in r.stderr,
              "a server certificate from another CA is refused (CURLE_PEER_FAILED_VERIFICATION)",
              f"exit {r.returncode}: {r.stderr}")
+    finally:
+        stop(proc)
+    proc, port = start_tls_server(d, cert="rsa", extra=("-tls1_2",))
+    try:
+        tls_get(t, probe, f"https://127.0.0.1:{port}/page.txt", "TLSv1.2",
+                "TLS 1.2 GET (RSA, ECDHE) from openssl s_server", ca)
     finally:
         stop(proc)
 
