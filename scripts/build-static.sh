@@ -30,6 +30,9 @@
 # with -idirafter: searched after musl's own headers, so musl's definitions always win and only
 # the kernel-only headers come from there. The UAPI headers need no libc, which is why this is
 # safe; like with glibc, a file must not include both <net/if.h> and <linux/if.h>.
+#
+# Needs no /proc (no process substitution, nothing read from /proc), so it also runs in a bare
+# chroot.
 set -Eeuo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -40,7 +43,8 @@ die() {
         printf 'build-static: error: %s\n' "$*" >&2
         exit 1
 }
-trap 'die "unexpected failure (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
+# Reported once, by the main shell; a failing subshell just exits (set -e).
+trap '[ "$BASH_SUBSHELL" != 0 ] || die "unexpected failure (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
 
 usage() {
         sed -n '2,/^set -E/{/^set -E/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
@@ -209,6 +213,7 @@ refresh_sources() {
 versions() {
         local v sorted=() i
         while read -r v; do
+                [ -n "$v" ] || continue
                 # insertion sort with dpkg's ordering; a package has a handful of versions
                 i=${#sorted[@]}
                 sorted+=("$v")
@@ -217,8 +222,8 @@ versions() {
                         sorted[i - 1]=$v
                         i=$((i - 1))
                 done
-        done < <(apt-cache "${apt_opts[@]}" showsrc --only-source "$1" 2>/dev/null |
-                 sed -n 's/^Version: //p' | sort -u)
+        done <<<"$(apt-cache "${apt_opts[@]}" showsrc --only-source "$1" 2>/dev/null |
+                   sed -n 's/^Version: //p' | sort -u)"
         printf '%s\n' "${sorted[@]}"
 }
 
@@ -290,7 +295,7 @@ EOF
 }
 
 build_deps() {
-        local work=$cache/work-$key pkg start tree version
+        local work=$cache/work-$key pkg start fetched tree version
         rm -rf "$PREFIX" "$work"
         mkdir -p "$PREFIX/logs" "$PREFIX/kernel-headers" "$work"
         ln -s /usr/include/linux "$PREFIX/kernel-headers/linux"
@@ -300,8 +305,8 @@ build_deps() {
         for pkg in "${STATIC_DEPS[@]}"; do
                 start=$SECONDS
                 # shellcheck disable=SC2086 # the candidates are a word list
-                read -r tree version < <(fetch_source "$pkg" "$work/$pkg" ${candidates[$pkg]})
-                [ -n "${tree:-}" ] || die "fetching the source of $pkg failed"
+                fetched=$(fetch_source "$pkg" "$work/$pkg" ${candidates[$pkg]})
+                read -r tree version <<<"$fetched"
                 msg "building $pkg $version (log: $PREFIX/logs/$pkg.log)"
                 # A shell of its own: `set -e` holds in the recipe even though it runs here
                 # as the condition of an `if`.
@@ -332,13 +337,15 @@ fi
 # unfinished ones and those unused for 30 days.
 kept=0
 while read -r d; do
-        [ "$d" != "$PREFIX" ] || continue
+        if [ -z "$d" ] || [ "$d" = "$PREFIX" ]; then
+                continue
+        fi
         if [ -f "$d/.complete" ] && [ $kept -lt 2 ] && [ -z "$(find "$d/.complete" -mtime +30)" ]; then
                 kept=$((kept + 1))
         else
                 rm -rf "$d"
         fi
-done < <(ls -dt "$cache/$arch"-* 2>/dev/null)
+done <<<"$(ls -dt "$cache/$arch"-* 2>/dev/null)"
 rm -rf "$cache"/work-*
 flock -u 9
 
