@@ -276,8 +276,10 @@ key=$(printf '%s\n' "$key_input" | sha256sum | cut -c1-16)
 PREFIX=$cache/$arch-$key
 export PREFIX JOBS=$jobs OPENSSL_TARGET=$openssl_target
 
+# The meson native file of this cache; rewritten only when its text changes, since meson
+# reconfigures when it is touched.
 write_native_file() {
-        cat >"$PREFIX/meson-native.ini" <<EOF
+        cat >"$PREFIX/meson-native.ini.new" <<EOF
 # Written by scripts/build-static.sh: musl-gcc and the static dependencies of $PREFIX.
 [binaries]
 c = 'musl-gcc'
@@ -292,6 +294,11 @@ pkg_config_libdir = ['$PREFIX/lib/pkgconfig']
 c_args = ['-idirafter', '$PREFIX/kernel-headers']
 pkg_config_path = []
 EOF
+        if cmp -s "$PREFIX/meson-native.ini.new" "$PREFIX/meson-native.ini"; then
+                rm "$PREFIX/meson-native.ini.new"
+        else
+                mv "$PREFIX/meson-native.ini.new" "$PREFIX/meson-native.ini"
+        fi
 }
 
 build_deps() {
@@ -319,7 +326,6 @@ build_deps() {
                 msg "built $pkg in $((SECONDS - start)) s"
                 rm -rf "${work:?}/$pkg"
         done
-        write_native_file
         rm -rf "$work"
         touch "$PREFIX/.complete"
 }
@@ -347,6 +353,7 @@ while read -r d; do
         fi
 done <<<"$(ls -dt "$cache/$arch"-* 2>/dev/null)"
 rm -rf "$cache"/work-*
+write_native_file
 flock -u 9
 
 if [ $deps_only = 1 ]; then
@@ -389,13 +396,16 @@ mv "$exe.tmp" "$exe"
 
 # The point of all this: no ELF interpreter and no dynamic section, so extracting a base image
 # over /lib cannot break the executor.
-if readelf -lW "$exe" | grep -q 'INTERP'; then
+headers=$(readelf -lW "$exe")
+dynamic=$(readelf -dW "$exe")
+kind=$(file -b "$exe")
+if grep -q 'INTERP' <<<"$headers"; then
         die "$exe has an ELF interpreter: it is not statically linked"
 fi
-if readelf -dW "$exe" | grep -q 'NEEDED'; then
+if grep -q 'NEEDED' <<<"$dynamic"; then
         die "$exe needs shared libraries: it is not statically linked"
 fi
-file "$exe" | grep -q 'statically linked' || die "file(1) does not see $exe as statically linked"
+grep -q 'statically linked' <<<"$kind" || die "file(1) does not see $exe as statically linked: $kind"
 "$exe" --version >&2 || die "$exe --version failed"
 
 # A small program against the same dependencies, for tests/integration/static: proves that
