@@ -17,7 +17,8 @@ fuzz_seconds=${FUZZ_SECONDS:-20}
 packages=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev clang-format
           libcurl4-openssl-dev libarchive-dev zlib1g-dev libssl-dev libcjson-dev libzstd-dev
           valgrind docker-registry skopeo umoci buildah busybox-static musl-tools python3
-          openssl git ca-certificates file tar gzip zstd util-linux iproute2 dpkg-dev)
+          openssl git ca-certificates file tar gzip zstd util-linux iproute2 dpkg-dev
+          make perl binutils linux-libc-dev xz-utils bzip2 patch)
 
 install_packages() {
         [ "${SKIP_APT:-0}" = 1 ] && return 0
@@ -81,6 +82,16 @@ if CC=clang setup_build build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined
         record build-fuzz PASS
 else
         record build-fuzz FAIL
+fi
+# The static musl executor for tests/integration/static (dependencies cached outside the tree:
+# minutes when cold, seconds when warm).
+if static_exe=$(bash scripts/build-static.sh --builddir "$top/build-static" \
+        2>"$results/build-static.log" | tail -n 1) && [ -x "$static_exe" ]; then
+        export LADING_STATIC_EXECUTOR=$static_exe
+        record build-static PASS
+else
+        tail -30 "$results/build-static.log"
+        record build-static FAIL
 fi
 
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
