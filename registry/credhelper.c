@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Runs credential helpers. The child gets an unblocked signal mask and default handlers
+ * (the executor, as PID 1, blocks everything), stdin through a socketpair so that writing to a
+ * helper that exited early gives EPIPE rather than SIGPIPE, and a deadline. Its output holds a
+ * secret, so buffers are wiped before they are freed. */
+#include "registry/credhelper.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/json.h"
+#include "registry/creds.h"
+
+extern char **environ;
+
+static void wipe_buf(struct buf *b)
+{
+        if (b->data)
+                explicit_bzero(b->data, b->alloc);
+        buf_done(b);
+}
+
+static bool valid_name(const char *name)
+{
+        size_t n = strlen(name);
+        if (n == 0 || n > 128)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = name[i];
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_' || c == '.'))
+                        return false;
+        }
+        return true;
+}
+
+static long long now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int spawn(const char *prog, int in_fd, int out_fd, int err_fd, pid_t *ret_pid)
+{
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        sigset_t none, all;
+        char *argv[] = {(char *) prog, (char *) "get", NULL};
+        int r;
+
+        sigemptyset(&none);
+        sigfillset(&all);
+        posix_spawn_file_actions_init(&fa);
+        posix_spawnattr_init(&attr);
+        posix_spawn_file_actions_adddup2(&fa, in_fd, STDIN_FILENO);
+        posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
+        posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO);
+        posix_spawnattr_setsigmask(&attr, &none);
+        posix_spawnattr_setsigdefault(&attr, &all);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        r = posix_spawnp(ret_pid, prog, &fa, &attr, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&attr);
+        return -r;
+}
+
+/* Reads both pipes to EOF or the deadline. -ETIMEDOUT, -E2BIG (too much output), or 0. */
+static int collect(int out_fd, int err_fd, struct buf *out, struct buf *errout)
+{
+        long long deadline = now_ms() + CREDS_HELPER_TIMEOUT_S * 1000LL;
+        struct pollfd p[2] = {{.fd = out_fd, .events = POLLIN}, {.fd = err_fd, .events = POLLIN}};
+        char chunk[4096];
+
+        while (p[0].fd >= 0 || p[1].fd >= 0) {
+                long long left = deadline - now_ms();
+                if (left <= 0)
+                        return -ETIMEDOUT;
+                int n = poll(p, 2, (int) MIN(left, 1000LL));
+                if (n < 0 && errno != EINTR)
+                        return -errno;
+                for (int i = 0; n > 0 && i < 2; i++) {
+                        if (p[i].fd < 0 || !p[i].revents)
+                                continue;
+                        ssize_t k = read(p[i].fd, chunk, sizeof(chunk));
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k <= 0) {
+                                p[i].fd = -1;
+                                continue;
+                        }
+                        if (i == 0 && buf_append(out, chunk, (size_t) k) < 0) {
+                                explicit_bzero(chunk, sizeof(chunk));
+                                return -E2BIG;
+                        }
+                        /* stderr is only for the error message: its start is enough */
+                        if (i == 1)
+                                (void) !buf_append(errout, chunk,
+                                                   MIN((size_t) k, errout->max - errout->len));
+                }
+        }
+        explicit_bzero(chunk, sizeof(chunk));
+        return 0;
+}
+
+/* The first line of s, printable characters only, at most 200 bytes. */
+static char *first_line(const char *s)
+{
+        struct buf b = BUF_INIT(256);
+        while (*s == '\n' || *s == ' ')
+                s++;
+        for (size_t i = 0; s[i] && s[i] != '\n' && i < 200; i++)
+                (void) !buf_append_char(&b, (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?');
+        return buf_steal(&b);
+}
+
+static int parse_output(const struct buf *out, const char *prog, struct creds *ret,
+                        struct lerr **err)
+{
+        _cleanup_(cJSON_Deletep) cJSON *j = NULL;
+        const char *user = NULL, *secret = NULL;
+
+        if (json_parse(buf_str(out), out->len, CREDS_HELPER_OUTPUT_MAX, "helper output", &j, NULL) <
+                    0 ||
+            !cJSON_IsObject(j) || json_get_string(j, "Username", &user, NULL) < 0 ||
+            json_get_string(j, "Secret", &secret, NULL) < 0)
+                return lerr_set(err, EBADMSG, "%s get: output is not the expected JSON object",
+                                prog);
+        if (!secret || !secret[0]) {
+                if (j->child && j->child->valuestring)
+                        explicit_bzero(j->child->valuestring, strlen(j->child->valuestring));
+                return 0;
+        }
+        if (user && streq(user, "<token>")) {
+                ret->identity_token = xstrdup(secret);
+        } else {
+                ret->username = xstrdup(strempty(user));
+                ret->password = xstrdup(secret);
+        }
+        for (cJSON *c = j->child; c; c = c->next)
+                if (cJSON_IsString(c))
+                        explicit_bzero(c->valuestring, strlen(c->valuestring));
+        return 1;
+}
+
+int credhelper_get(const char *name, const char *server, struct creds *ret, struct lerr **err)
+{
+        _cleanup_free_ char *prog = NULL;
+        _cleanup_close_ int in_parent = -1, in_child = -1, out_r = -1, out_w = -1, err_r = -1,
+                            err_w = -1;
+        struct buf out = BUF_INIT(CREDS_HELPER_OUTPUT_MAX), errout = BUF_INIT(4096);
+        int sv[2], po[2], pe[2], status = 0, r;
+        pid_t pid;
+
+        if (!valid_name(name))
+                return lerr_set(err, EINVAL, "invalid credential helper name '%.80s'", name);
+        prog = xasprintf("docker-credential-%s", name);
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                return lerr_errno(err, errno, "run %s: socketpair", prog);
+        in_parent = sv[0];
+        in_child = sv[1];
+        if (pipe2(po, O_CLOEXEC) < 0)
+                return lerr_errno(err, errno, "run %s: pipe", prog);
+        out_r = po[0];
+        out_w = po[1];
+        if (pipe2(pe, O_CLOEXEC) < 0)
+                return lerr_errno(err, errno, "run %s: pipe", prog);
+        err_r = pe[0];
+        err_w = pe[1];
+
+        r = spawn(prog, in_child, out_w, err_w, &pid);
+        if (r == -ENOENT)
+                return lerr_set(err, ENOENT, "credential helper %s not found on PATH", prog);
+        if (r < 0)
+                return lerr_errno(err, -r, "run %s", prog);
+        closep(&in_child);
+        closep(&out_w);
+        closep(&err_w);
+        in_child = out_w = err_w = -1;
+
+        /* a helper may exit without reading: its exit status tells, not this write */
+        (void) send(in_parent, server, strlen(server), MSG_NOSIGNAL);
+        closep(&in_parent);
+        in_parent = -1;
+
+        r = collect(out_r, err_r, &out, &errout);
+        if (r < 0)
+                (void) kill(pid, SIGKILL);
+        while (waitpid(pid, &status, 0) < 0) {
+                if (errno == EINTR)
+                        continue;
+                /* someone else reaped it (a PID 1 reaper): judge by the output alone */
+                status = out.len ? 0 : 1 << 8;
+                break;
+        }
+        if (r == -ETIMEDOUT) {
+                wipe_buf(&out);
+                buf_done(&errout);
+                return lerr_set(err, ETIMEDOUT, "%s get: no answer within %d s", prog,
+                                CREDS_HELPER_TIMEOUT_S);
+        }
+        if (r < 0) {
+                wipe_buf(&out);
+                buf_done(&errout);
+                return lerr_errno(err, -r, "%s get: read output", prog);
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+                r = parse_output(&out, prog, ret, err);
+                wipe_buf(&out);
+                buf_done(&errout);
+                return r;
+        }
+        /* docker-credential-helpers' ErrCredentialsNotFound message */
+        bool not_found = strstr(buf_str(&out), "credentials not found") ||
+                         strstr(buf_str(&errout), "credentials not found");
+        _cleanup_free_ char *line = first_line(errout.len ? buf_str(&errout) : buf_str(&out));
+        wipe_buf(&out);
+        buf_done(&errout);
+        if (not_found)
+                return 0;
+        if (WIFSIGNALED(status))
+                return lerr_set(err, EIO, "%s get: killed by signal %d", prog, WTERMSIG(status));
+        return lerr_set(err, EIO, "%s get: exit status %d%s%s", prog, WEXITSTATUS(status),
+                        line[0] ? ": " : "", line);
+}
