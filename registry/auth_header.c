@@ -166,7 +166,8 @@ static int parse_challenge_body(struct cursor *c, struct auth_challenge *ch, str
         int r;
 
         skip_ows(c);
-        if (!param_ahead(c) && (t68 = token68_ahead(c)) > 0) {
+        /* "abc==" is a token68, not a parameter "abc" with the value "=" */
+        if ((t68 = token68_ahead(c)) > 0) {
                 ch->token68 = xstrndup(c->s + c->pos, t68);
                 c->pos += t68;
                 skip_ows(c);

@@ -412,11 +412,15 @@ static int from_helper(const struct creds_store *s, const char *helper, const ch
         return 0;
 }
 
-int creds_lookup(const struct creds_store *s, const char *domain, const char *repo_path,
+int creds_lookup(const struct creds_store *s, const char *domain_in, const char *repo_path,
                  struct creds **ret, struct lerr **err)
 {
+        _cleanup_free_ char *domain = image_ref_normalize_domain(domain_in);
         const struct helper_entry *h;
         const struct auth_entry *a;
+
+        if (!domain)
+                return lerr_set(err, EINVAL, "invalid registry '%.100s'", domain_in);
 
         if (!s->path) {
                 *ret = new_creds(xasprintf("no credentials for '%s': no Docker config found "

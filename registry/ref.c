@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/alloc.h"
 #include "common/buf.h"
@@ -333,8 +334,11 @@ static int parse(const char *s, bool default_tag, struct image_ref **ret, struct
         if ((why = check_domain(domain)))
                 return fail(err, s, why);
 
-        lowercase(domain);
-        if (streq(domain, "index.docker.io") || streq(domain, "registry-1.docker.io")) {
+        /* the domain keeps its case (distribution does; "Foo/bar" must round-trip), except
+         * that every spelling of Docker Hub becomes "docker.io" */
+        if (strcasecmp(domain, "index.docker.io") == 0 ||
+            strcasecmp(domain, "registry-1.docker.io") == 0 ||
+            strcasecmp(domain, DOCKER_HUB_DOMAIN) == 0) {
                 free(domain);
                 domain = xstrdup(DOCKER_HUB_DOMAIN);
         }
@@ -384,9 +388,13 @@ int image_ref_from_parts(const char *domain, const char *path, const char *tag, 
                 return fail(err, s, "invalid tag");
         if (digest && (why = check_digest(digest)))
                 return fail(err, s, why);
-        r->domain = image_ref_normalize_domain(domain);
-        if (!r->domain)
+        if (strlen(domain) > IMAGE_REF_NAME_MAX)
                 return fail(err, s, "repository name is longer than 255 characters");
+        r->domain = strcasecmp(domain, "index.docker.io") == 0 ||
+                                    strcasecmp(domain, "registry-1.docker.io") == 0 ||
+                                    strcasecmp(domain, DOCKER_HUB_DOMAIN) == 0
+                            ? xstrdup(DOCKER_HUB_DOMAIN)
+                            : xstrdup(domain);
         r->path = xstrdup(path);
         r->name = xasprintf("%s/%s", r->domain, r->path);
         if (strlen(r->name) > IMAGE_REF_NAME_MAX)

@@ -50,8 +50,9 @@ DEFINE_FREEP(struct image_ref, image_ref_free)
 char *image_ref_string(const struct image_ref *r);
 /* The host that serves the API: "registry-1.docker.io" for Docker Hub, else the domain. */
 const char *image_ref_api_host(const struct image_ref *r);
-/* The domain of a host string as a reference would normalise it ("index.docker.io" →
- * "docker.io", lower case). Caller frees. NULL if host is not a valid domain[:port]. */
+/* A host string in the form used to compare registries: lower case, Docker Hub's aliases
+ * ("index.docker.io", "registry-1.docker.io") as "docker.io". Caller frees. NULL if host is not
+ * a valid domain[:port]. */
 char *image_ref_normalize_domain(const char *host);
 /* True for Docker Hub. */
 bool image_ref_is_docker_hub(const struct image_ref *r);
