@@ -431,6 +431,11 @@ static int transport_error(struct handle *hd, const struct http_req *rq, struct 
                 : cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ? EPROTO
                                                                                          : EIO;
         /* errbuf may hold the URL curl was following; it has no credentials (curl strips them) */
+        if (cc == CURLE_PEER_FAILED_VERIFICATION)
+                return lerr_set(err, e,
+                                "%s %s: %s (trust its CA with --registry-certificate, or use "
+                                "--skip-tls-verify-registry)",
+                                rq->method, u, detail);
         return lerr_set(err, e, "%s %s: %s", rq->method, u, detail);
 }
 
@@ -471,7 +476,7 @@ int http_exchange(struct reg_client *c, const struct http_req *rq, struct http_r
                                   resp->url && !streq(resp->url, u) ? resp->url : "",
                                   (size_t) (rq->sink && resp->status < 300 ? resp->sink_bytes
                                                                            : resp->body.len),
-                                  rq->sink ? " streamed" : "");
+                                  rq->sink && resp->status < 300 ? " streamed" : "");
                 else
                         log_debug("%s %s: failed: %s", rq->method, u, curl_easy_strerror(cc));
         }

@@ -407,7 +407,7 @@ static int resolve_from(struct reg_client *c, const struct image_ref *src,
                         r = manifest_parse(raw.data, raw.len, raw.media_type, &m, err);
                 if (r < 0) {
                         reg_manifest_raw_done(&raw);
-                        return depth == 0 ? r : lerr_wrap(err, "manifest %s", reference);
+                        return lerr_wrap(err, "get manifest '%s' of '%s'", reference, src->name);
                 }
                 if (m->kind == MANIFEST_IMAGE) {
                         img->digest = xstrdup(raw.digest);

@@ -49,7 +49,12 @@ int retry_after_parse(const char *value, time_t now, long *ret_ms)
         uint64_t secs;
         while (*value == ' ')
                 value++;
-        if (parse_u64(value, &secs) == 0) {
+        int k = parse_u64(value, &secs);
+        if (k == -ERANGE) {
+                *ret_ms = RETRY_AFTER_MAX_MS;
+                return 0;
+        }
+        if (k == 0) {
                 *ret_ms = secs > (uint64_t) RETRY_AFTER_MAX_MS / 1000 ? RETRY_AFTER_MAX_MS
                                                                       : (long) secs * 1000;
                 return 0;
@@ -57,9 +62,9 @@ int retry_after_parse(const char *value, time_t now, long *ret_ms)
         /* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
         char wday[4], mon[4], zone[4];
         int day, year, hh, mm, ss, n = 0;
-        if (sscanf(value, "%3s %d %3s %d %d:%d:%d %3s%n", wday, &day, mon, &year, &hh, &mm, &ss,
-                   zone, &n) != 8 ||
-            value[n] != '\0' || wday[3] != '\0' || strcmp(zone, "GMT") != 0)
+        if (sscanf(value, "%3[A-Za-z], %d %3s %d %d:%d:%d %3s%n", wday, &day, mon, &year, &hh,
+                   &mm, &ss, zone, &n) != 8 ||
+            value[n] != '\0' || strcmp(zone, "GMT") != 0)
                 return -EINVAL;
         int mi = month_index(mon);
         if (mi < 0 || day < 1 || day > 31 || year < 1970 || year > 9999 || hh > 23 || mm > 59 ||
