@@ -115,7 +115,8 @@ struct upload {
         uint64_t offset;         /* next byte to read from src->fd */
         struct digest_ctx *hash; /* if set, every byte sent is hashed */
         uint64_t sent;
-        int error; /* negative errno from the source */
+        int error;      /* negative errno from the source */
+        bool no_rewind; /* never resend into an upload session: the caller starts over */
 };
 
 struct http_req {

@@ -267,8 +267,9 @@ static int upload_rewind(struct upload *u)
 static int on_seek(void *userdata, curl_off_t offset, int origin)
 {
         struct upload *u = userdata;
-        /* curl only seeks back to the start, to resend a body (redirects, auth) */
-        if (offset != 0 || origin != SEEK_SET)
+        /* curl only seeks back to the start, to resend a body (redirects, auth, a reused
+         * connection that died); an upload session may already hold what was sent */
+        if (offset != 0 || origin != SEEK_SET || u->no_rewind)
                 return CURL_SEEKFUNC_CANTSEEK;
         return upload_rewind(u) < 0 ? CURL_SEEKFUNC_CANTSEEK : CURL_SEEKFUNC_OK;
 }
@@ -496,6 +497,8 @@ int http_exchange_retry(struct reg_client *c, const struct http_req *rq, struct 
                 long retry_after = -1;
                 bool retry;
 
+                if (rq->upload)
+                        rq->upload->no_rewind = rq->no_retry;
                 if (rq->upload && upload_rewind(rq->upload) < 0)
                         return lerr_set(err, ESPIPE, "%s: the upload source cannot start over",
                                         rq->method);

@@ -199,6 +199,22 @@ static int read_small(const struct reg_push *p, char **ret, struct lerr **err)
         return 0;
 }
 
+/* Whether a failed upload request may be cured by a new session: transport failures,
+ * retryable statuses, and a session the registry no longer accepts. */
+static bool restartable(const struct http_resp *resp, const struct upload *up)
+{
+        if (up && up->error != 0)
+                return false;
+        if (resp->status == 0)
+                return resp->curl_code == CURLE_SEND_FAIL_REWIND ||
+                       retry_curl_is_retryable(resp->curl_code);
+        if (retry_status_is_retryable(resp->status))
+                return true;
+        return (resp->status == 404 || resp->status == 416) &&
+               (regerr_has_code(resp->body.data, resp->body.len, "BLOB_UPLOAD_UNKNOWN") ||
+                regerr_has_code(resp->body.data, resp->body.len, "BLOB_UPLOAD_INVALID"));
+}
+
 /* One upload attempt into session (a URL, or NULL to open one). *ret_retry says whether a new
  * attempt may cure the failure. */
 static int upload_once(struct reg_client *c, struct endpoint *ep, const struct image_ref *dst,
@@ -219,7 +235,7 @@ static int upload_once(struct reg_client *c, struct endpoint *ep, const struct i
                         r = expect(ep, &resp, 202, err);
                 if (r >= 0)
                         r = location(ep, &resp, &url, err);
-                *ret_retry = r < 0 && (resp.status == 0 || retry_status_is_retryable(resp.status));
+                *ret_retry = r < 0 && restartable(&resp, NULL);
                 http_resp_done(&resp);
                 if (r < 0)
                         return lerr_wrap(err, "start upload");
@@ -248,8 +264,7 @@ static int upload_once(struct reg_client *c, struct endpoint *ep, const struct i
                         r = expect(ep, &resp, 202, err);
                 if (r >= 0)
                         r = location(ep, &resp, &next, err);
-                *ret_retry = (r < 0 && up.error == 0 &&
-                              (resp.status == 0 || retry_status_is_retryable(resp.status)));
+                *ret_retry = r < 0 && restartable(&resp, &up);
                 http_resp_done(&resp);
                 char d[DIGEST_STRING_SIZE];
                 if (r >= 0) {
@@ -275,8 +290,7 @@ static int upload_once(struct reg_client *c, struct endpoint *ep, const struct i
                 r = expect(ep, &resp, 201, err);
         if (r >= 0)
                 r = check_pushed_digest(&resp, p->digest, err);
-        *ret_retry = r < 0 && up.error == 0 &&
-                     (resp.status == 0 || retry_status_is_retryable(resp.status));
+        *ret_retry = r < 0 && restartable(&resp, &up);
         http_resp_done(&resp);
         if (r < 0)
                 return lerr_wrap(err, "commit upload");

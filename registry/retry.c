@@ -62,8 +62,8 @@ int retry_after_parse(const char *value, time_t now, long *ret_ms)
         /* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
         char wday[4], mon[4], zone[4];
         int day, year, hh, mm, ss, n = 0;
-        if (sscanf(value, "%3[A-Za-z], %d %3s %d %d:%d:%d %3s%n", wday, &day, mon, &year, &hh,
-                   &mm, &ss, zone, &n) != 8 ||
+        if (sscanf(value, "%3[A-Za-z], %d %3s %d %d:%d:%d %3s%n", wday, &day, mon, &year, &hh, &mm,
+                   &ss, zone, &n) != 8 ||
             value[n] != '\0' || strcmp(zone, "GMT") != 0)
                 return -EINVAL;
         int mi = month_index(mon);

@@ -10,7 +10,7 @@
  *   regtool [options] fetch-all REF --dir D [--platform P]  (every layer, in parallel)
  *   regtool [options] exists REPO DIGEST
  *   regtool [options] check-push REF
- *   regtool [options] push-blob REPO FILE [--mount-from REPO] [--stream]
+ *   regtool [options] push-blob REPO FILE [--mount-from REPO] [--stream] [--digest D]
  *   regtool [options] push-image REF --config F --layer F... [--docker] [--mount-from REPO]
  *   regtool [options] put-manifest REF FILE --media-type T
  *   regtool [options] tags REPO
@@ -39,7 +39,7 @@
 static char **insecure_regs, **skip_regs, **certs, **client_certs, **mirrors, **maps;
 static char **layers;
 static const char *platform_s, *manifest_out, *config_out, *out_path, *dir_path, *mount_from,
-        *config_path, *media_type;
+        *config_path, *media_type, *digest_override;
 static bool docker_types, stream_source;
 
 static long peak_rss_kb(void)
@@ -327,7 +327,9 @@ static int cmd_push_blob(struct reg_client *c, char **args)
         if (!args[1])
                 usage("push-blob: FILE");
         open_blob(args[1], &b);
-        struct reg_push p = {.digest = b.digest, .size = b.size, .mount_from = from};
+        struct reg_push p = {.digest = digest_override ? digest_override : b.digest,
+                             .size = b.size,
+                             .mount_from = from};
         if (stream_source)
                 p.src = (struct reg_blob_source){.fd = -1, .read = stream_read, .userdata = &b.fd};
         else
@@ -335,7 +337,7 @@ static int cmd_push_blob(struct reg_client *c, char **args)
         if (reg_blob_push(c, repo, &p, &err) < 0)
                 die(err);
         cJSON *j = json_new_object();
-        json_add_string(j, "digest", b.digest);
+        json_add_string(j, "digest", p.digest);
         cJSON_AddNumberToObject(j, "size", (double) b.size);
         json_add_string(j, "result", result_name(p.result));
         print_json(j);
@@ -486,6 +488,7 @@ enum {
         OPT_DOCKER,
         OPT_MEDIA_TYPE,
         OPT_STREAM,
+        OPT_DIGEST,
 };
 
 static const struct option longopts[] = {
@@ -518,6 +521,7 @@ static const struct option longopts[] = {
         {"docker", no_argument, NULL, OPT_DOCKER},
         {"media-type", required_argument, NULL, OPT_MEDIA_TYPE},
         {"stream", no_argument, NULL, OPT_STREAM},
+        {"digest", required_argument, NULL, OPT_DIGEST},
         {},
 };
 
@@ -618,6 +622,9 @@ int main(int argc, char **argv)
                         break;
                 case OPT_STREAM:
                         stream_source = true;
+                        break;
+                case OPT_DIGEST:
+                        digest_override = optarg;
                         break;
                 default:
                         usage("unknown option");
