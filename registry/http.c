@@ -471,8 +471,11 @@ int http_exchange(struct reg_client *c, const struct http_req *rq, struct http_r
                 r = transport_error(hd, rq, resp, cc, err);
         if (log_enabled(LOG_DEBUG)) {
                 _cleanup_free_ char *u = http_url_for_log(rq->url);
+                long version = 0;
+                (void) curl_easy_getinfo(hd->curl, CURLINFO_HTTP_VERSION, &version);
                 if (cc == CURLE_OK)
-                        log_debug("%s %s: %ld%s%s (%zu bytes%s)", rq->method, u, resp->status,
+                        log_debug("%s %s: %s%ld%s%s (%zu bytes%s)", rq->method, u,
+                                  version == CURL_HTTP_VERSION_2_0 ? "HTTP/2 " : "", resp->status,
                                   resp->url && !streq(resp->url, u) ? " from " : "",
                                   resp->url && !streq(resp->url, u) ? resp->url : "",
                                   (size_t) (rq->sink && resp->status < 300 ? resp->sink_bytes

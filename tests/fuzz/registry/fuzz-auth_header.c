@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        struct auth_challenges l = { 0 };
+        struct auth_challenges l = {0};
         const char *p = (const char *) data, *end = p + size;
 
         while (p <= end) {

@@ -11,10 +11,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        static const char *const domains[][2] = { { "docker.io", "library/busybox" },
-                                                  { "localhost:5000", "a/b" },
-                                                  { "reg.example", NULL },
-                                                  { "[::1]:443", "x" } };
+        static const char *const domains[][2] = {{"docker.io", "library/busybox"},
+                                                 {"localhost:5000", "a/b"},
+                                                 {"reg.example", NULL},
+                                                 {"[::1]:443", "x"}};
         struct creds_store *s = NULL;
         struct lerr *err = NULL;
 

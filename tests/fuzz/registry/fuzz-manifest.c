@@ -11,14 +11,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        static const char *const types[] = { NULL,
-                                             MEDIA_OCI_MANIFEST,
-                                             MEDIA_OCI_INDEX,
-                                             MEDIA_DOCKER_MANIFEST,
-                                             MEDIA_DOCKER_LIST,
-                                             MEDIA_DOCKER_SCHEMA1_JWS,
-                                             "application/json; charset=utf-8",
-                                             "text/plain" };
+        static const char *const types[] = {NULL,
+                                            MEDIA_OCI_MANIFEST,
+                                            MEDIA_OCI_INDEX,
+                                            MEDIA_DOCKER_MANIFEST,
+                                            MEDIA_DOCKER_LIST,
+                                            MEDIA_DOCKER_SCHEMA1_JWS,
+                                            "application/json; charset=utf-8",
+                                            "text/plain"};
         struct manifest *m = NULL;
         struct lerr *err = NULL;
 
@@ -30,8 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 return 0;
         }
         if (m->kind == MANIFEST_INDEX) {
-                static const char *const wants[] = { "linux/amd64", "linux/arm64/v8",
-                                                     "linux/arm/v6", "windows/amd64" };
+                static const char *const wants[] = {"linux/amd64", "linux/arm64/v8", "linux/arm/v6",
+                                                    "windows/amd64"};
                 for (size_t i = 0; i < 4; i++) {
                         struct platform p;
                         const struct descriptor *d = NULL;

@@ -36,8 +36,11 @@ class Tap:
                     print(f"#   {line}", flush=True)
         return cond
 
-    def eq(self, got, want, name):
-        return self.ok(got == want, name, f"got:  {got!r}\nwant: {want!r}")
+    def eq(self, got, want, name, context=None):
+        detail = f"got:  {got!r}\nwant: {want!r}"
+        if context:
+            detail += "\n" + str(context)[-3000:]
+        return self.ok(got == want, name, detail)
 
     def has(self, text, part, name):
         return self.ok(part in (text or ""), name, f"'{part}' not in:\n{text}")

@@ -31,6 +31,17 @@ def body(tap, env):
     def fetch(*extra):
         return c.run(*fast, *extra, "fetch", repo, layer, size, check=False)
 
+    # one connection serves a whole sequential pull (the pool keeps it)
+    proxy.clear_log()
+    d = os.path.join(c.dir, "seq")
+    os.makedirs(d)
+    c.run("--parallel", 1, "fetch-all", f"{host}/fixtures/multilayer:v2s2", "--dir", d)
+    log = proxy.requests()
+    tap.eq([x["path"].split("/")[-2] if x["path"] != "/v2/" else "ping" for x in log],
+           ["ping", "manifests", "blobs"] + ["blobs"] * len(base["layers"]),
+           "sequential pull: ping, manifest, config, layers")
+    tap.eq(len({x["conn"] for x in log}), 1, "sequential pull: one connection for everything")
+
     # connection resets: curl retries a dead reused connection once by itself; the second
     # reset comes on a fresh connection and is ours to retry
     proxy.clear_log()

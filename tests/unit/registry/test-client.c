@@ -31,37 +31,36 @@ static char *client_error(struct reg_options *o)
 
 static void test_option_errors(void)
 {
-        char *bad_map[] = { (char *) "docker.io", NULL };
-        char *bad_map2[] = { (char *) "docker.io=bad host", NULL };
-        char *bad_mirror[] = { (char *) "", NULL };
-        char *bad_insecure[] = { (char *) "not a host", NULL };
-        char *bad_cert[] = { (char *) "myreg:5000", NULL };
-        char *missing_cert[] = { (char *) "myreg:5000=/nonexistent/ca.crt", NULL };
-        char *bad_client[] = { (char *) "myreg=/a", NULL };
-        char *missing_client[] = { (char *) "myreg=/nonexistent/c.pem,/nonexistent/k.pem",
-                                   NULL };
+        char *bad_map[] = {(char *) "docker.io", NULL};
+        char *bad_map2[] = {(char *) "docker.io=bad host", NULL};
+        char *bad_mirror[] = {(char *) "", NULL};
+        char *bad_insecure[] = {(char *) "not a host", NULL};
+        char *bad_cert[] = {(char *) "myreg:5000", NULL};
+        char *missing_cert[] = {(char *) "myreg:5000=/nonexistent/ca.crt", NULL};
+        char *bad_client[] = {(char *) "myreg=/a", NULL};
+        char *missing_client[] = {(char *) "myreg=/nonexistent/c.pem,/nonexistent/k.pem", NULL};
         struct {
                 struct reg_options o;
                 const char *want;
         } cases[] = {
-                { { .registry_maps = bad_map },
-                  "invalid --registry-map 'docker.io': expected orig=new[;orig2=new2]" },
-                { { .registry_maps = bad_map2 },
-                  "invalid --registry-map 'docker.io=bad host': bad registry in "
-                  "'docker.io=bad host'" },
-                { { .registry_mirrors = bad_mirror }, "invalid --registry-mirror ''" },
-                { { .insecure_registries = bad_insecure },
-                  "invalid --insecure-registry 'not a host': not a registry host" },
-                { { .skip_tls_verify_registries = bad_insecure },
-                  "invalid --skip-tls-verify-registry 'not a host': not a registry host" },
-                { { .registry_certificates = bad_cert },
-                  "invalid --registry-certificate 'myreg:5000': expected host=/path/to/ca.crt" },
-                { { .registry_certificates = missing_cert },
-                  "read --registry-certificate '/nonexistent/ca.crt': No such file or directory" },
-                { { .registry_client_certs = bad_client },
-                  "invalid --registry-client-cert 'myreg=/a': expected host=/path/cert,/path/key" },
-                { { .registry_client_certs = missing_client },
-                  "read --registry-client-cert '/nonexistent/c.pem': No such file or directory" },
+                {{.registry_maps = bad_map},
+                 "invalid --registry-map 'docker.io': expected orig=new[;orig2=new2]"},
+                {{.registry_maps = bad_map2},
+                 "invalid --registry-map 'docker.io=bad host': bad registry in "
+                 "'docker.io=bad host'"},
+                {{.registry_mirrors = bad_mirror}, "invalid --registry-mirror ''"},
+                {{.insecure_registries = bad_insecure},
+                 "invalid --insecure-registry 'not a host': not a registry host"},
+                {{.skip_tls_verify_registries = bad_insecure},
+                 "invalid --skip-tls-verify-registry 'not a host': not a registry host"},
+                {{.registry_certificates = bad_cert},
+                 "invalid --registry-certificate 'myreg:5000': expected host=/path/to/ca.crt"},
+                {{.registry_certificates = missing_cert},
+                 "read --registry-certificate '/nonexistent/ca.crt': No such file or directory"},
+                {{.registry_client_certs = bad_client},
+                 "invalid --registry-client-cert 'myreg=/a': expected host=/path/cert,/path/key"},
+                {{.registry_client_certs = missing_client},
+                 "read --registry-client-cert '/nonexistent/c.pem': No such file or directory"},
         };
         for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
                 cases[i].o.kaniko_dir = tmp;
@@ -76,25 +75,23 @@ static void test_maps_and_endpoints(void)
         _cleanup_free_ char *ca = xasprintf("%s/ca.crt", tmp);
         _cleanup_free_ char *cert_opt = xasprintf("Reg.Example:5000=%s", ca);
         _cleanup_free_ char *client_opt = xasprintf("reg.example:5000=%s,%s", ca, ca);
-        char *maps[] = { (char *) "index.docker.io=harbor.example/proxy;quay.io=q.example",
-                         (char *) "docker.io=https://second.example/",
-                         NULL };
-        char *mirrors[] = { (char *) "mirror.gcr.io", (char *) "http://insecure-mirror:5000",
-                            NULL };
-        char *insecure[] = { (char *) "http://my.reg:1234", NULL };
-        char *skip[] = { (char *) "other.example", NULL };
-        char *certs[] = { cert_opt, NULL };
-        char *clients[] = { client_opt, NULL };
-        struct reg_options o = { .kaniko_dir = tmp,
-                                 .registry_maps = maps,
-                                 .registry_mirrors = mirrors,
-                                 .insecure_registries = insecure,
-                                 .skip_tls_verify_registries = skip,
-                                 .registry_certificates = certs,
-                                 .registry_client_certs = clients,
-                                 .push_retry = 3,
-                                 .image_download_retry = -5,
-                                 .parallel = 100 };
+        char *maps[] = {(char *) "index.docker.io=harbor.example/proxy;quay.io=q.example",
+                        (char *) "docker.io=https://second.example/", NULL};
+        char *mirrors[] = {(char *) "mirror.gcr.io", (char *) "http://insecure-mirror:5000", NULL};
+        char *insecure[] = {(char *) "http://my.reg:1234", NULL};
+        char *skip[] = {(char *) "other.example", NULL};
+        char *certs[] = {cert_opt, NULL};
+        char *clients[] = {client_opt, NULL};
+        struct reg_options o = {.kaniko_dir = tmp,
+                                .registry_maps = maps,
+                                .registry_mirrors = mirrors,
+                                .insecure_registries = insecure,
+                                .skip_tls_verify_registries = skip,
+                                .registry_certificates = certs,
+                                .registry_client_certs = clients,
+                                .push_retry = 3,
+                                .image_download_retry = -5,
+                                .parallel = 100};
         struct reg_client *c = NULL;
         struct lerr *err = NULL;
 
@@ -105,11 +102,11 @@ static void test_maps_and_endpoints(void)
                 return;
         }
         is_int(c->n_maps, 5, "three map entries and two mirrors");
-        static const char *const want[][2] = { { "docker.io", "harbor.example/proxy" },
-                                               { "quay.io", "q.example" },
-                                               { "docker.io", "second.example" },
-                                               { "docker.io", "mirror.gcr.io" },
-                                               { "docker.io", "insecure-mirror:5000" } };
+        static const char *const want[][2] = {{"docker.io", "harbor.example/proxy"},
+                                              {"quay.io", "q.example"},
+                                              {"docker.io", "second.example"},
+                                              {"docker.io", "mirror.gcr.io"},
+                                              {"docker.io", "insecure-mirror:5000"}};
         for (size_t i = 0; i < c->n_maps && i < ARRAY_SIZE(want); i++) {
                 is_str(c->maps[i].from, want[i][0], "map %zu from", i);
                 is_str(c->maps[i].to, want[i][1], "map %zu to", i);
@@ -159,9 +156,9 @@ static int count_job(void *userdata, size_t i, struct lerr **err)
 
 static void test_pool(void)
 {
-        struct reg_options o = { .kaniko_dir = tmp, .parallel = 3 };
+        struct reg_options o = {.kaniko_dir = tmp, .parallel = 3};
         struct reg_client *c = NULL;
-        int hits[20] = { 0 };
+        int hits[20] = {0};
         struct lerr *err = NULL;
         if (reg_client_new(&o, &c, NULL) < 0)
                 abort();
@@ -185,7 +182,8 @@ static void test_pool(void)
 static void test_urls(void)
 {
         char *s;
-        s = http_url_for_log("https://user:secret@host:5000/v2/x/blobs/uploads/abc?_state=SECRET&digest=sha256:1");
+        s = http_url_for_log("https://user:secret@host:5000/v2/x/blobs/uploads/"
+                             "abc?_state=SECRET&digest=sha256:1");
         is_str(s, "https://host:5000/v2/x/blobs/uploads/abc", "no userinfo, no query");
         free(s);
         s = http_url_for_log("https://s3.example/bucket/blob?X-Amz-Signature=abc#frag");
@@ -207,9 +205,9 @@ static void test_urls(void)
 
 static void test_base64(void)
 {
-        static const char *const plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
-        static const char *const enc[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
-                                           "Zm9vYmFy" };
+        static const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+        static const char *const enc[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+                                          "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
         for (size_t i = 0; i < ARRAY_SIZE(plain); i++) {
                 char *e = base64_encode(plain[i], strlen(plain[i]));
                 is_str(e, enc[i], "encode '%s'", plain[i]);

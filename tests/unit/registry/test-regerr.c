@@ -25,8 +25,9 @@ int main(void)
               "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\","
               "\"detail\":[{\"Type\":\"repository\"}]}]}\n",
               "HTTP 401 Unauthorized: UNAUTHORIZED: authentication required", "unauthorized");
-        check(403, "{\"errors\":[{\"code\":\"DENIED\",\"message\":\"requested access to the "
-                   "resource is denied\"}]}",
+        check(403,
+              "{\"errors\":[{\"code\":\"DENIED\",\"message\":\"requested access to the "
+              "resource is denied\"}]}",
               "HTTP 403 Forbidden: DENIED: requested access to the resource is denied", "denied");
         check(404,
               "{\"errors\":[{\"code\":\"NAME_UNKNOWN\",\"message\":\"repository name not known "
@@ -43,8 +44,9 @@ int main(void)
               "HTTP 401 Unauthorized: invalid_grant: bad refresh token", "OAuth2 error");
         check(401, "{\"details\":\"incorrect username or password\"}",
               "HTTP 401 Unauthorized: incorrect username or password", "Docker Hub's details");
-        check(502, "upstream connect error\nor disconnect", "HTTP 502 Bad Gateway: upstream "
-                                                            "connect error",
+        check(502, "upstream connect error\nor disconnect",
+              "HTTP 502 Bad Gateway: upstream "
+              "connect error",
               "plain text first line");
         check(503, "<html><body>Service Unavailable</body></html>", "HTTP 503 Service Unavailable",
               "HTML is left out");
@@ -55,8 +57,9 @@ int main(void)
         check(404, "{\"errors\":\"nope\"}", "HTTP 404 Not Found", "errors of the wrong type");
         check(404, "{\"errors\":[1,{\"code\":\"A\"}]}", "HTTP 404 Not Found: A",
               "bad entries skipped");
-        check(404, "{\"errors\":[{\"code\":\"A\"},{\"code\":\"B\"},{\"code\":\"C\"},{\"code\":\"D\"},"
-                   "{\"code\":\"E\"},{\"code\":\"F\"},{\"code\":\"G\"}]}",
+        check(404,
+              "{\"errors\":[{\"code\":\"A\"},{\"code\":\"B\"},{\"code\":\"C\"},{\"code\":\"D\"},"
+              "{\"code\":\"E\"},{\"code\":\"F\"},{\"code\":\"G\"}]}",
               "HTTP 404 Not Found: A; B; C; D; E; ...", "at most five errors");
 
         /* a long message is cut */

@@ -9,8 +9,8 @@
 int main(void)
 {
         /* statuses */
-        static const long yes[] = { 408, 429, 500, 502, 503, 504 };
-        static const long no[] = { 200, 201, 301, 400, 401, 403, 404, 405, 409, 416, 501, 505 };
+        static const long yes[] = {408, 429, 500, 502, 503, 504};
+        static const long no[] = {200, 201, 301, 400, 401, 403, 404, 405, 409, 416, 501, 505};
         for (size_t i = 0; i < ARRAY_SIZE(yes); i++)
                 ok(retry_status_is_retryable(yes[i]), "status %ld is retried", yes[i]);
         for (size_t i = 0; i < ARRAY_SIZE(no); i++)
