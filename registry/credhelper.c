@@ -12,6 +12,7 @@
 #include <spawn.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,7 +53,32 @@ static long long now_ms(void)
         return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int spawn(const char *prog, int in_fd, int out_fd, int err_fd, pid_t *ret_pid)
+/* The helper's path from PATH, as Go's exec.LookPath finds it (relative PATH entries are
+ * skipped, as Go 1.19 does); NULL if not found. Looking it up here rather than in
+ * posix_spawnp() gives a clear "not found" on every libc and under valgrind. */
+static char *find_in_path(const char *prog)
+{
+        const char *path = getenv("PATH");
+        if (!path || !path[0])
+                path = "/usr/local/bin:/usr/bin:/bin";
+        for (const char *p = path; *p;) {
+                size_t n = strcspn(p, ":");
+                if (n > 0 && p[0] == '/') {
+                        char *full = xasprintf("%.*s/%s", (int) n, p, prog);
+                        struct stat st;
+                        if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0)
+                                return full;
+                        free(full);
+                }
+                p += n;
+                if (*p == ':')
+                        p++;
+        }
+        return NULL;
+}
+
+static int spawn(const char *path, const char *prog, int in_fd, int out_fd, int err_fd,
+                 pid_t *ret_pid)
 {
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
@@ -70,7 +96,7 @@ static int spawn(const char *prog, int in_fd, int out_fd, int err_fd, pid_t *ret
         posix_spawnattr_setsigmask(&attr, &none);
         posix_spawnattr_setsigdefault(&attr, &all);
         posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-        r = posix_spawnp(ret_pid, prog, &fa, &attr, argv, environ);
+        r = posix_spawn(ret_pid, path, &fa, &attr, argv, environ);
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&attr);
         return -r;
@@ -156,7 +182,7 @@ static int parse_output(const struct buf *out, const char *prog, struct creds *r
 
 int credhelper_get(const char *name, const char *server, struct creds *ret, struct lerr **err)
 {
-        _cleanup_free_ char *prog = NULL;
+        _cleanup_free_ char *prog = NULL, *path = NULL;
         _cleanup_close_ int in_parent = -1, in_child = -1, out_r = -1, out_w = -1, err_r = -1,
                             err_w = -1;
         struct buf out = BUF_INIT(CREDS_HELPER_OUTPUT_MAX), errout = BUF_INIT(4096);
@@ -166,6 +192,9 @@ int credhelper_get(const char *name, const char *server, struct creds *ret, stru
         if (!valid_name(name))
                 return lerr_set(err, EINVAL, "invalid credential helper name '%.80s'", name);
         prog = xasprintf("docker-credential-%s", name);
+        path = find_in_path(prog);
+        if (!path)
+                return lerr_set(err, ENOENT, "credential helper %s not found on PATH", prog);
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
                 return lerr_errno(err, errno, "run %s: socketpair", prog);
         in_parent = sv[0];
@@ -179,9 +208,7 @@ int credhelper_get(const char *name, const char *server, struct creds *ret, stru
         err_r = pe[0];
         err_w = pe[1];
 
-        r = spawn(prog, in_child, out_w, err_w, &pid);
-        if (r == -ENOENT)
-                return lerr_set(err, ENOENT, "credential helper %s not found on PATH", prog);
+        r = spawn(path, prog, in_child, out_w, err_w, &pid);
         if (r < 0)
                 return lerr_errno(err, -r, "run %s", prog);
         closep(&in_child);

@@ -6,7 +6,8 @@
  *
  *   regtool [options] resolve REF [--platform P] [--manifest-out F] [--config-out F]
  *   regtool [options] manifest REF [--out F]
- *   regtool [options] fetch REPO DIGEST SIZE [--out F]       (no --out: hash and discard)
+ *   regtool [options] fetch REPO DIGEST SIZE [--out F] [--url U]...
+ *                                             (no --out: hash and discard; --url: foreign layer)
  *   regtool [options] fetch-all REF --dir D [--platform P]  (every layer, in parallel)
  *   regtool [options] exists REPO DIGEST
  *   regtool [options] check-push REF
@@ -37,7 +38,7 @@
 #include "registry/registry.h"
 
 static char **insecure_regs, **skip_regs, **certs, **client_certs, **mirrors, **maps;
-static char **layers;
+static char **layers, **urls;
 static const char *platform_s, *manifest_out, *config_out, *out_path, *dir_path, *mount_from,
         *config_path, *media_type, *digest_override;
 static bool docker_types, stream_source;
@@ -183,6 +184,7 @@ static int cmd_fetch(struct reg_client *c, char **args)
         if (!args[2] || sscanf(args[2], "%" SCNu64, &size) != 1)
                 usage("fetch: SIZE");
         d.size = size;
+        d.urls = urls;
         cJSON *j = json_new_object();
         if (out_path) {
                 if (reg_blob_fetch_file(c, repo, &d, AT_FDCWD, out_path, &err) < 0)
@@ -489,6 +491,7 @@ enum {
         OPT_MEDIA_TYPE,
         OPT_STREAM,
         OPT_DIGEST,
+        OPT_URL,
 };
 
 static const struct option longopts[] = {
@@ -522,6 +525,7 @@ static const struct option longopts[] = {
         {"media-type", required_argument, NULL, OPT_MEDIA_TYPE},
         {"stream", no_argument, NULL, OPT_STREAM},
         {"digest", required_argument, NULL, OPT_DIGEST},
+        {"url", required_argument, NULL, OPT_URL},
         {},
 };
 
@@ -625,6 +629,9 @@ int main(int argc, char **argv)
                         break;
                 case OPT_DIGEST:
                         digest_override = optarg;
+                        break;
+                case OPT_URL:
+                        strv_push(&urls, optarg);
                         break;
                 default:
                         usage("unknown option");

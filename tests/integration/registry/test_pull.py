@@ -100,6 +100,16 @@ def pull_mode(tap, env, mode):
     err = c.error(*opts, "fetch", f"{reg.host}/fixtures/small", missing, 10)
     tap.has(err, f"fetch blob {missing} from '{reg.host}/fixtures/small': HTTP 404 Not Found: "
                  "BLOB_UNKNOWN: blob unknown to registry", f"{mode}: unknown blob")
+    if mode == "http":
+        # a foreign layer: the registry does not have it, its descriptor's URL does
+        layer = small["layers"][0]
+        size = os.path.getsize(os.path.join(env.store.layout, "blobs", "sha256", layer[7:]))
+        url = f"http://{reg.host}/v2/fixtures/small/blobs/{layer}"
+        _, r, _ = c.run(*opts, "fetch", f"{reg.host}/other/repo", layer, size, "--url",
+                        "ftp://ignored.example/x", "--url", url)
+        tap.eq(r["sink_digest"], layer, "http: a foreign layer comes from its URL")
+        err = c.error(*opts, "fetch", f"{reg.host}/other/repo", layer, size)
+        tap.has(err, "BLOB_UNKNOWN", "http: without URLs the missing layer is an error")
     return reg, c, opts, small
 
 

@@ -217,6 +217,17 @@ def body(tap, env):
     err = bob.error(*ca_opt, "push-blob", f"{host}/test/bob", small)
     tap.has(err, "HTTP 401 Unauthorized", "bob's blob push is refused")
 
+    # a registry that answers with relative Location headers
+    rel = env.registry("http", name="relative", relative_urls=True)
+    cr = env.client("relative")
+    for path in (big, small):
+        _, r, _ = cr.run("push-blob", f"{rel.host}/test/rel", path)
+        tap.eq(r["result"], "uploaded", f"relative Location: {os.path.basename(path)} uploaded")
+    _, r, _ = cr.run("push-image", f"{rel.host}/test/rel:v1", "--config", config, "--layer",
+                     big, "--layer", small)
+    raw, digest = sk.inspect_raw(f"docker://{rel.host}/test/rel:v1", rel.skopeo_args(""))
+    tap.eq(r["digest"], digest, "relative Location: the image is complete")
+
     # token reuse: one token per scope for a whole push
     reg.token_server.clear_log()
     c.run(*ca_opt, "--parallel", 3, "push-image", f"{host}/test/reuse:v1", "--config", config,
