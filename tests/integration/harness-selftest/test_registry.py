@@ -84,7 +84,8 @@ class Modes(Base):
 
     def test_mtls(self):
         with Registry("mtls") as r, tempfile.TemporaryDirectory() as ca_only:
-            self.assertEqual(sorted(os.listdir(r.cert_dir)), ["ca.crt", "client.cert", "client.key"])
+            self.assertEqual(sorted(os.listdir(r.cert_dir)),
+                             ["ca.crt", "client.cert", "client.key"])
             self.assert_pushed(r, "modes/mtls:1")
             shutil.copy(r.ca_cert, os.path.join(ca_only, "ca.crt"))
             self.assert_fails(lambda: self.push(r, "modes/mtls:2", ["--dest-cert-dir", ca_only]),
@@ -122,6 +123,21 @@ class Modes(Base):
             self.assert_fails(lambda: self.push(r, "modes/basichttps:2",
                                                 ["--dest-cert-dir", r.cert_dir]),
                               "unauthorized: authentication required")
+
+    def test_relative_and_absolute_upload_locations(self):
+        for relative in (False, True):
+            with Registry("http", relative_urls=relative) as r:
+                c = http.client.HTTPConnection(r.host, timeout=10)
+                try:
+                    c.request("POST", "/v2/loc/x/blobs/uploads/", body=b"")
+                    resp = c.getresponse()
+                    resp.read()
+                finally:
+                    c.close()
+                self.assertEqual(resp.status, 202)
+                prefix = "" if relative else r.url
+                self.assertTrue(resp.getheader("Location").startswith(
+                    prefix + "/v2/loc/x/blobs/uploads/"), resp.getheader("Location"))
 
     def test_unknown_mode(self):
         with self.assertRaisesRegex(Exception, "unknown registry mode 'ftp'"):

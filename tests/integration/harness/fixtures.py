@@ -188,7 +188,8 @@ def _busybox():
 
 
 def _unterminated():
-    return Image([Layer({"etc/unterminated": "no padding and no end-of-archive blocks follow this line\n"},
+    text = "no padding and no end-of-archive blocks follow this line\n"
+    return Image([Layer({"etc/unterminated": text},
                         raw_insert=True, comment="umoci insert's tar, left as written")],
                  {"Cmd": ["cat", "/etc/unterminated"]})
 

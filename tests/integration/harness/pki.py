@@ -10,6 +10,7 @@ self-tests check our signatures with `openssl dgst -verify`.
 import base64
 import hashlib
 import os
+import tempfile
 
 from .util import run
 
@@ -129,16 +130,32 @@ class CA:
         return cert, key
 
 
+_signing_pairs = {}     # bits -> (cert PEM, key PEM), generated once per process
+
+
 def make_signing_cert(directory, name="token-signer", bits=2048):
     """A self-signed RSA certificate for signing JWTs; returns (cert path, key path).
 
-    No extendedKeyUsage: distribution verifies x5c chains with ExtKeyUsageAny.
+    RSA key generation costs up to a second, so one key per process is made and copied
+    into each directory. No extendedKeyUsage: distribution verifies x5c chains with
+    ExtKeyUsageAny.
     """
     os.makedirs(directory, exist_ok=True)
     cert = os.path.join(directory, f"{name}.crt")
     key = os.path.join(directory, f"{name}.key")
-    run(["openssl", "req", "-x509", "-newkey", f"rsa:{bits}", "-nodes", "-keyout", key,
-         "-out", cert, "-days", "2", "-subj", f"/CN={name}",
-         "-addext", "basicConstraints=critical,CA:TRUE",
-         "-addext", "keyUsage=critical,digitalSignature,keyCertSign"])
+    if bits not in _signing_pairs:
+        with tempfile.TemporaryDirectory(prefix="lading-signer-") as tmp:
+            c, k = os.path.join(tmp, "c.pem"), os.path.join(tmp, "k.pem")
+            run(["openssl", "req", "-x509", "-newkey", f"rsa:{bits}", "-nodes", "-keyout", k,
+                 "-out", c, "-days", "2", "-subj", "/CN=lading test token signer",
+                 "-addext", "basicConstraints=critical,CA:TRUE",
+                 "-addext", "keyUsage=critical,digitalSignature,keyCertSign"])
+            with open(c, "rb") as fc, open(k, "rb") as fk:
+                _signing_pairs[bits] = (fc.read(), fk.read())
+    pem_cert, pem_key = _signing_pairs[bits]
+    with open(cert, "wb") as f:
+        f.write(pem_cert)
+    with open(key, "wb") as f:
+        f.write(pem_key)
+    os.chmod(key, 0o600)
     return cert, key

@@ -271,7 +271,8 @@ class _Handler(BaseHTTPRequestHandler):
         if scheme.lower() != "basic":
             return "invalid"
         try:
-            user, sep, password = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+            decoded = base64.b64decode(value.strip(), validate=True).decode()
+            user, sep, password = decoded.partition(":")
         except (ValueError, UnicodeDecodeError):
             return "invalid"
         return (user, password) if sep else "invalid"

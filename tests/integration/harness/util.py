@@ -59,7 +59,8 @@ def run(argv, timeout=DEFAULT_TIMEOUT, check=True, env=None, input=None, cwd=Non
     try:
         p = subprocess.run(argv, capture_output=True, text=input is None or isinstance(input, str),
                            timeout=timeout, env=env if env is not None else clean_env(),
-                           input=input, cwd=cwd, stdin=None if input is not None else subprocess.DEVNULL)
+                           input=input, cwd=cwd,
+                           stdin=None if input is not None else subprocess.DEVNULL)
     except subprocess.TimeoutExpired as e:
         raise HarnessError(f"'{' '.join(argv)}' timed out after {timeout}s") from e
     except FileNotFoundError as e:
