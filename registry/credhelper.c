@@ -180,21 +180,15 @@ static int parse_output(const struct buf *out, const char *prog, struct creds *r
         return 1;
 }
 
-int credhelper_get(const char *name, const char *server, struct creds *ret, struct lerr **err)
+/* Starts the helper with its stdin, stdout and stderr connected to us; writes server to its
+ * stdin. Fills ret_pid, ret_out and ret_err (the read ends). */
+static int start(const char *path, const char *prog, const char *server, pid_t *ret_pid,
+                 int *ret_out, int *ret_err, struct lerr **err)
 {
-        _cleanup_free_ char *prog = NULL, *path = NULL;
         _cleanup_close_ int in_parent = -1, in_child = -1, out_r = -1, out_w = -1, err_r = -1,
                             err_w = -1;
-        struct buf out = BUF_INIT(CREDS_HELPER_OUTPUT_MAX), errout = BUF_INIT(4096);
-        int sv[2], po[2], pe[2], status = 0, r;
-        pid_t pid;
+        int sv[2], po[2], pe[2], r;
 
-        if (!valid_name(name))
-                return lerr_set(err, EINVAL, "invalid credential helper name '%.80s'", name);
-        prog = xasprintf("docker-credential-%s", name);
-        path = find_in_path(prog);
-        if (!path)
-                return lerr_set(err, ENOENT, "credential helper %s not found on PATH", prog);
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
                 return lerr_errno(err, errno, "run %s: socketpair", prog);
         in_parent = sv[0];
@@ -207,57 +201,74 @@ int credhelper_get(const char *name, const char *server, struct creds *ret, stru
                 return lerr_errno(err, errno, "run %s: pipe", prog);
         err_r = pe[0];
         err_w = pe[1];
-
-        r = spawn(path, prog, in_child, out_w, err_w, &pid);
+        r = spawn(path, prog, in_child, out_w, err_w, ret_pid);
         if (r < 0)
                 return lerr_errno(err, -r, "run %s", prog);
-        closep(&in_child);
-        closep(&out_w);
-        closep(&err_w);
-        in_child = out_w = err_w = -1;
-
         /* a helper may exit without reading: its exit status tells, not this write */
         (void) send(in_parent, server, strlen(server), MSG_NOSIGNAL);
-        closep(&in_parent);
-        in_parent = -1;
+        *ret_out = TAKE_FD(out_r);
+        *ret_err = TAKE_FD(err_r);
+        return 0;
+}
 
-        r = collect(out_r, err_r, &out, &errout);
-        if (r < 0)
-                (void) kill(pid, SIGKILL);
+static int wait_helper(pid_t pid, bool had_output)
+{
+        int status = 0;
         while (waitpid(pid, &status, 0) < 0) {
                 if (errno == EINTR)
                         continue;
                 /* someone else reaped it (a PID 1 reaper): judge by the output alone */
-                status = out.len ? 0 : 1 << 8;
-                break;
+                return had_output ? 0 : 1 << 8;
         }
-        if (r == -ETIMEDOUT) {
-                wipe_buf(&out);
-                buf_done(&errout);
-                return lerr_set(err, ETIMEDOUT, "%s get: no answer within %d s", prog,
-                                CREDS_HELPER_TIMEOUT_S);
-        }
-        if (r < 0) {
-                wipe_buf(&out);
-                buf_done(&errout);
-                return lerr_errno(err, -r, "%s get: read output", prog);
-        }
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-                r = parse_output(&out, prog, ret, err);
-                wipe_buf(&out);
-                buf_done(&errout);
-                return r;
-        }
+        return status;
+}
+
+/* What a helper's exit status and output mean: 1 credentials, 0 none, or an error. */
+static int judge(const char *prog, int status, const struct buf *out, const struct buf *errout,
+                 struct creds *ret, struct lerr **err)
+{
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return parse_output(out, prog, ret, err);
         /* docker-credential-helpers' ErrCredentialsNotFound message */
-        bool not_found = strstr(buf_str(&out), "credentials not found") ||
-                         strstr(buf_str(&errout), "credentials not found");
-        _cleanup_free_ char *line = first_line(errout.len ? buf_str(&errout) : buf_str(&out));
-        wipe_buf(&out);
-        buf_done(&errout);
-        if (not_found)
+        if (strstr(buf_str(out), "credentials not found") ||
+            strstr(buf_str(errout), "credentials not found"))
                 return 0;
         if (WIFSIGNALED(status))
                 return lerr_set(err, EIO, "%s get: killed by signal %d", prog, WTERMSIG(status));
+        _cleanup_free_ char *line = first_line(errout->len ? buf_str(errout) : buf_str(out));
         return lerr_set(err, EIO, "%s get: exit status %d%s%s", prog, WEXITSTATUS(status),
                         line[0] ? ": " : "", line);
+}
+
+int credhelper_get(const char *name, const char *server, struct creds *ret, struct lerr **err)
+{
+        _cleanup_free_ char *prog = NULL, *path = NULL;
+        _cleanup_close_ int out_fd = -1, err_fd = -1;
+        struct buf out = BUF_INIT(CREDS_HELPER_OUTPUT_MAX), errout = BUF_INIT(4096);
+        pid_t pid;
+        int r;
+
+        if (!valid_name(name))
+                return lerr_set(err, EINVAL, "invalid credential helper name '%.80s'", name);
+        prog = xasprintf("docker-credential-%s", name);
+        path = find_in_path(prog);
+        if (!path)
+                return lerr_set(err, ENOENT, "credential helper %s not found on PATH", prog);
+        r = start(path, prog, server, &pid, &out_fd, &err_fd, err);
+        if (r < 0)
+                return r;
+        r = collect(out_fd, err_fd, &out, &errout);
+        if (r < 0)
+                (void) kill(pid, SIGKILL);
+        int status = wait_helper(pid, out.len > 0);
+        if (r == -ETIMEDOUT)
+                r = lerr_set(err, ETIMEDOUT, "%s get: no answer within %d s", prog,
+                             CREDS_HELPER_TIMEOUT_S);
+        else if (r < 0)
+                r = lerr_errno(err, -r, "%s get: read output", prog);
+        else
+                r = judge(prog, status, &out, &errout, ret, err);
+        wipe_buf(&out);
+        buf_done(&errout);
+        return r;
 }

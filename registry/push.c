@@ -215,86 +215,103 @@ static bool restartable(const struct http_resp *resp, const struct upload *up)
                 regerr_has_code(resp->body.data, resp->body.len, "BLOB_UPLOAD_INVALID"));
 }
 
+static int start_session(struct reg_client *c, struct endpoint *ep, const struct image_ref *dst,
+                         const char *scope, char **ret_url, bool *ret_retry, struct lerr **err)
+{
+        _cleanup_free_ char *path = xasprintf("/v2/%s/blobs/uploads/", dst->path);
+        struct http_resp resp = {.content_length = -1};
+        int r = simple(c, ep, scope, "POST", path, &resp, err);
+        if (r >= 0)
+                r = expect(ep, &resp, 202, err);
+        if (r >= 0)
+                r = location(ep, &resp, ret_url, err);
+        *ret_retry = r < 0 && restartable(&resp, NULL);
+        http_resp_done(&resp);
+        return r < 0 ? lerr_wrap(err, "start upload") : 0;
+}
+
+/* Streams the blob into the session with one PATCH, hashing what is sent; *ret_next is where
+ * the upload continues. The PUT that commits comes only if the hash matches. */
+static int patch(struct reg_client *c, struct endpoint *ep, const char *scope, const char *url,
+                 const struct reg_push *p, char **ret_next, bool *ret_retry, struct lerr **err)
+{
+        _cleanup_(digest_freep) struct digest_ctx *hash = digest_new();
+        struct upload up = {.src = &p->src, .size = p->size, .hash = hash};
+        struct http_resp resp = {.content_length = -1};
+        struct http_req rq = {.op = REG_OP_PUSH,
+                              .ep = ep,
+                              .method = "PATCH",
+                              .url = url,
+                              .content_type = "application/octet-stream",
+                              .upload = &up,
+                              .no_retry = true};
+        char d[DIGEST_STRING_SIZE];
+        int r = reg_send(c, ep, scope, &rq, &resp, err);
+        if (r >= 0)
+                r = expect(ep, &resp, 202, err);
+        if (r >= 0)
+                r = location(ep, &resp, ret_next, err);
+        *ret_retry = r < 0 && restartable(&resp, &up);
+        http_resp_done(&resp);
+        if (r >= 0) {
+                digest_final(hash, d);
+                if (up.sent != p->size || !streq(d, p->digest))
+                        r = lerr_set(err, EBADMSG,
+                                     "the blob source's content is %s, not %s; not committing "
+                                     "the upload",
+                                     d, p->digest);
+        }
+        return r < 0 ? lerr_wrap(err, "upload") : 0;
+}
+
+/* The PUT ?digest= that completes a session, with the rest of the bytes (or none). */
+static int commit(struct reg_client *c, struct endpoint *ep, const char *scope, const char *url,
+                  const struct reg_push *p, struct upload *up, bool *ret_retry, struct lerr **err)
+{
+        _cleanup_free_ char *put = with_digest(url, p->digest);
+        struct http_resp resp = {.content_length = -1};
+        struct http_req rq = {.op = REG_OP_PUSH,
+                              .ep = ep,
+                              .method = "PUT",
+                              .url = put,
+                              .content_type = "application/octet-stream",
+                              .upload = up,
+                              .no_retry = true};
+        int r = reg_send(c, ep, scope, &rq, &resp, err);
+        if (r >= 0)
+                r = expect(ep, &resp, 201, err);
+        if (r >= 0)
+                r = check_pushed_digest(&resp, p->digest, err);
+        *ret_retry = r < 0 && restartable(&resp, up);
+        http_resp_done(&resp);
+        return r < 0 ? lerr_wrap(err, "commit upload") : 0;
+}
+
 /* One upload attempt into session (a URL, or NULL to open one). *ret_retry says whether a new
  * attempt may cure the failure. */
 static int upload_once(struct reg_client *c, struct endpoint *ep, const struct image_ref *dst,
                        const struct reg_push *p, char *session, bool *ret_retry, struct lerr **err)
 {
-        _cleanup_free_ char *scope = push_scope(dst), *url = session, *next = NULL, *put = NULL;
+        _cleanup_free_ char *scope = push_scope(dst), *url = session, *next = NULL;
         _cleanup_free_ char *small = NULL;
-        _cleanup_(digest_freep) struct digest_ctx *hash = NULL;
-        struct http_resp resp = {.content_length = -1};
-        struct upload up = {0};
+        struct upload up = {.data = "", .len = 0};
         int r;
 
         *ret_retry = false;
-        if (!url) {
-                _cleanup_free_ char *path = xasprintf("/v2/%s/blobs/uploads/", dst->path);
-                r = simple(c, ep, scope, "POST", path, &resp, err);
-                if (r >= 0)
-                        r = expect(ep, &resp, 202, err);
-                if (r >= 0)
-                        r = location(ep, &resp, &url, err);
-                *ret_retry = r < 0 && restartable(&resp, NULL);
-                http_resp_done(&resp);
-                if (r < 0)
-                        return lerr_wrap(err, "start upload");
-        }
-
-        struct http_req rq = {.op = REG_OP_PUSH,
-                              .ep = ep,
-                              .content_type = "application/octet-stream",
-                              .upload = &up,
-                              .no_retry = true};
+        if (!url && (r = start_session(c, ep, dst, scope, &url, ret_retry, err)) < 0)
+                return r;
         if (p->size <= REG_MONOLITHIC_MAX) {
+                /* small: read and checked first, then one PUT carries it */
                 r = read_small(p, &small, err);
-                if (r < 0) {
-                        cancel_upload(c, ep, scope, url);
-                        return r;
-                }
                 up = (struct upload){.data = small, .len = p->size};
-                put = with_digest(url, p->digest);
         } else {
-                hash = digest_new();
-                up = (struct upload){.src = &p->src, .size = p->size, .hash = hash};
-                rq.method = "PATCH";
-                rq.url = url;
-                r = reg_send(c, ep, scope, &rq, &resp, err);
-                if (r >= 0)
-                        r = expect(ep, &resp, 202, err);
-                if (r >= 0)
-                        r = location(ep, &resp, &next, err);
-                *ret_retry = r < 0 && restartable(&resp, &up);
-                http_resp_done(&resp);
-                char d[DIGEST_STRING_SIZE];
-                if (r >= 0) {
-                        digest_final(hash, d);
-                        if (up.sent != p->size || !streq(d, p->digest))
-                                r = lerr_set(err, EBADMSG,
-                                             "the blob source's content is %s, not %s; not "
-                                             "committing the upload",
-                                             d, p->digest);
-                }
-                if (r < 0) {
-                        cancel_upload(c, ep, scope, url);
-                        return lerr_wrap(err, "upload");
-                }
-                put = with_digest(next, p->digest);
-                up = (struct upload){.data = "", .len = 0};
+                r = patch(c, ep, scope, url, p, &next, ret_retry, err);
         }
-        rq.method = "PUT";
-        rq.url = put;
-        rq.upload = &up;
-        r = reg_send(c, ep, scope, &rq, &resp, err);
-        if (r >= 0)
-                r = expect(ep, &resp, 201, err);
-        if (r >= 0)
-                r = check_pushed_digest(&resp, p->digest, err);
-        *ret_retry = r < 0 && restartable(&resp, &up);
-        http_resp_done(&resp);
-        if (r < 0)
-                return lerr_wrap(err, "commit upload");
-        return 0;
+        if (r < 0) {
+                cancel_upload(c, ep, scope, url);
+                return r;
+        }
+        return commit(c, ep, scope, next ? next : url, p, &up, ret_retry, err);
 }
 
 static bool source_rewindable(const struct reg_blob_source *s)

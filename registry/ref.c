@@ -283,33 +283,31 @@ static void split_domain(const char *s, char **ret_domain, const char **ret_rest
         *ret_rest = s;
 }
 
-static int parse(const char *s, bool default_tag, struct image_ref **ret, struct lerr **err)
+/* Refuses what no reference may contain, before any splitting. */
+static int check_text(const char *s, struct lerr **err)
 {
-        _cleanup_(image_ref_freep) struct image_ref *r = xcalloc(1, sizeof(*r));
-        _cleanup_free_ char *domain = NULL, *rest = NULL;
-        const char *remainder, *why;
         size_t n = strlen(s);
+        bool all_hex = n == 64;
 
         if (n == 0)
                 return lerr_set(err, EINVAL, "invalid reference: empty");
         if (n > IMAGE_REF_MAX)
                 return lerr_set(err, EINVAL, "invalid reference: longer than %d bytes",
                                 IMAGE_REF_MAX);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
                 if ((unsigned char) s[i] <= 0x20 || (unsigned char) s[i] >= 0x7f)
                         return fail(err, s, "contains a space or a non-ASCII character");
-        if (n == 64) {
-                bool all_hex = true;
-                for (size_t i = 0; i < n; i++)
-                        all_hex &= is_hex_lower(s[i]);
-                if (all_hex)
-                        return fail(err, s,
-                                    "a 64-character hexadecimal string is an image ID, not a name");
+                all_hex &= is_hex_lower(s[i]);
         }
+        if (all_hex)
+                return fail(err, s, "a 64-character hexadecimal string is an image ID, not a name");
+        return 0;
+}
 
-        split_domain(s, &domain, &remainder);
-        rest = xstrdup(remainder);
-
+/* Splits "path[:tag][@digest]" in place into r's tag and digest; rest keeps the path. */
+static int split_tag_digest(const char *s, char *rest, struct image_ref *r, struct lerr **err)
+{
+        const char *why;
         char *at = strchr(rest, '@');
         if (at) {
                 *at = '\0';
@@ -317,6 +315,7 @@ static int parse(const char *s, bool default_tag, struct image_ref **ret, struct
                         return fail(err, s, why);
                 r->digest = xstrdup(at + 1);
         }
+        /* a ':' after the last '/' starts the tag (one before it would be a port) */
         char *colon = strrchr(rest, ':');
         if (colon) {
                 *colon = '\0';
@@ -331,22 +330,38 @@ static int parse(const char *s, bool default_tag, struct image_ref **ret, struct
                         return fail(err, s, "repository name must be lowercase");
         if (!valid_path(rest))
                 return fail(err, s, "invalid repository path");
+        return 0;
+}
+
+static bool is_hub_alias(const char *domain)
+{
+        return strcasecmp(domain, "index.docker.io") == 0 ||
+               strcasecmp(domain, "registry-1.docker.io") == 0 ||
+               strcasecmp(domain, DOCKER_HUB_DOMAIN) == 0;
+}
+
+static int parse(const char *s, bool default_tag, struct image_ref **ret, struct lerr **err)
+{
+        _cleanup_(image_ref_freep) struct image_ref *r = xcalloc(1, sizeof(*r));
+        _cleanup_free_ char *domain = NULL, *rest = NULL;
+        const char *remainder, *why;
+        int k;
+
+        if ((k = check_text(s, err)) < 0)
+                return k;
+        split_domain(s, &domain, &remainder);
+        rest = xstrdup(remainder);
+        if ((k = split_tag_digest(s, rest, r, err)) < 0)
+                return k;
         if ((why = check_domain(domain)))
                 return fail(err, s, why);
-
         /* the domain keeps its case (distribution does; "Foo/bar" must round-trip), except
          * that every spelling of Docker Hub becomes "docker.io" */
-        if (strcasecmp(domain, "index.docker.io") == 0 ||
-            strcasecmp(domain, "registry-1.docker.io") == 0 ||
-            strcasecmp(domain, DOCKER_HUB_DOMAIN) == 0) {
-                free(domain);
-                domain = xstrdup(DOCKER_HUB_DOMAIN);
-        }
-        if (streq(domain, DOCKER_HUB_DOMAIN) && !strchr(rest, '/'))
+        r->domain = is_hub_alias(domain) ? xstrdup(DOCKER_HUB_DOMAIN) : TAKE_PTR(domain);
+        if (streq(r->domain, DOCKER_HUB_DOMAIN) && !strchr(rest, '/'))
                 r->path = xasprintf("library/%s", rest);
         else
-                r->path = xstrdup(rest);
-        r->domain = TAKE_PTR(domain);
+                r->path = TAKE_PTR(rest);
         r->name = xasprintf("%s/%s", r->domain, r->path);
         if (strlen(r->name) > IMAGE_REF_NAME_MAX)
                 return fail(err, s, "repository name is longer than 255 characters");
@@ -390,11 +405,7 @@ int image_ref_from_parts(const char *domain, const char *path, const char *tag, 
                 return fail(err, s, why);
         if (strlen(domain) > IMAGE_REF_NAME_MAX)
                 return fail(err, s, "repository name is longer than 255 characters");
-        r->domain = strcasecmp(domain, "index.docker.io") == 0 ||
-                                    strcasecmp(domain, "registry-1.docker.io") == 0 ||
-                                    strcasecmp(domain, DOCKER_HUB_DOMAIN) == 0
-                            ? xstrdup(DOCKER_HUB_DOMAIN)
-                            : xstrdup(domain);
+        r->domain = is_hub_alias(domain) ? xstrdup(DOCKER_HUB_DOMAIN) : xstrdup(domain);
         r->path = xstrdup(path);
         r->name = xasprintf("%s/%s", r->domain, r->path);
         if (strlen(r->name) > IMAGE_REF_NAME_MAX)
