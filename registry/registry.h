@@ -12,6 +12,15 @@
  * and 5xx with exponential backoff and jitter: REG_DEFAULT_RETRIES times, plus the extra
  * retries of --image-download-retry / --push-retry.
  *
+ * HTTPS is always tried first. Plain HTTP is tried after it fails to connect when the registry
+ * is insecure for the operation (--insecure for pushes, --insecure-pull for pulls,
+ * --insecure-registry for both, an http:// mirror) and, as go-containerregistry does, for
+ * loopback and RFC 1918 addresses. TLS trusts the system roots plus every file in
+ * $KANIKO_DIR/ssl/certs plus the --registry-certificate of the registry, for all hosts
+ * contacted on its behalf (token realm, storage redirects); read once at reg_client_new().
+ *
+ * reg_client_new() calls curl_global_init(); create the client before starting threads.
+ *
  * Errors name the operation, the HTTP status, the registry's error code and message, and for
  * authentication failures the credential that was tried ("credentials for 'host' from
  * /kaniko/.docker/config.json (auths 'host')"), never a secret.
