@@ -11,22 +11,6 @@
 #include "common/json.h"
 #include "common/strv.h"
 
-void descriptor_done(struct descriptor *d)
-{
-        free(d->media_type);
-        strv_free(d->urls);
-        strv_free(d->annotations);
-        memset(d, 0, sizeof(*d));
-}
-
-void descriptor_copy(struct descriptor *dst, const struct descriptor *src)
-{
-        *dst = *src;
-        dst->media_type = src->media_type ? xstrdup(src->media_type) : NULL;
-        dst->urls = src->urls ? strv_copy(src->urls) : NULL;
-        dst->annotations = src->annotations ? strv_copy(src->annotations) : NULL;
-}
-
 const char *image_format_manifest_type(enum image_format f)
 {
         return f == IMAGE_FORMAT_OCI ? MEDIA_OCI_MANIFEST : MEDIA_DOCKER_MANIFEST;
@@ -42,10 +26,10 @@ int image_format_layer_type(enum image_format f, enum layer_compression c, const
         if (f == IMAGE_FORMAT_DOCKER) {
                 if (c != LAYER_GZIP)
                         return -EINVAL;
-                *ret = MEDIA_DOCKER_LAYER_GZ;
+                *ret = MEDIA_DOCKER_LAYER_GZIP;
                 return 0;
         }
-        *ret = c == LAYER_GZIP   ? MEDIA_OCI_LAYER_GZ
+        *ret = c == LAYER_GZIP   ? MEDIA_OCI_LAYER_GZIP
                : c == LAYER_ZSTD ? MEDIA_OCI_LAYER_ZSTD
                                  : MEDIA_OCI_LAYER;
         return 0;
@@ -95,7 +79,6 @@ static cJSON *descriptor_json(const struct descriptor *d)
                 strv_foreach (s, d->urls)
                         json_array_add_string(u, s);
         }
-        add_annotations(o, d->annotations);
         return o;
 }
 

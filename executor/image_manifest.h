@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "common/digest.h"
+#include "registry/manifest.h" /* struct descriptor, media types */
 
 enum image_format {
         IMAGE_FORMAT_DOCKER, /* application/vnd.docker.distribution.manifest.v2+json */
@@ -18,29 +19,6 @@ enum layer_compression {
         LAYER_UNCOMPRESSED,
 };
 
-#define MEDIA_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define MEDIA_DOCKER_LIST     "application/vnd.docker.distribution.manifest.list.v2+json"
-#define MEDIA_DOCKER_CONFIG   "application/vnd.docker.container.image.v1+json"
-#define MEDIA_DOCKER_LAYER_GZ "application/vnd.docker.image.rootfs.diff.tar.gzip"
-#define MEDIA_DOCKER_FOREIGN  "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
-#define MEDIA_OCI_MANIFEST    "application/vnd.oci.image.manifest.v1+json"
-#define MEDIA_OCI_INDEX       "application/vnd.oci.image.index.v1+json"
-#define MEDIA_OCI_CONFIG      "application/vnd.oci.image.config.v1+json"
-#define MEDIA_OCI_LAYER       "application/vnd.oci.image.layer.v1.tar"
-#define MEDIA_OCI_LAYER_GZ    "application/vnd.oci.image.layer.v1.tar+gzip"
-#define MEDIA_OCI_LAYER_ZSTD  "application/vnd.oci.image.layer.v1.tar+zstd"
-
-struct descriptor {
-        char *media_type;
-        char digest[DIGEST_STRING_SIZE];
-        uint64_t size;
-        char **urls;        /* foreign layers only; NULL otherwise */
-        char **annotations; /* "key=value", NULL for none */
-};
-
-void descriptor_done(struct descriptor *d);
-void descriptor_copy(struct descriptor *dst, const struct descriptor *src);
-
 const char *image_format_manifest_type(enum image_format f);
 const char *image_format_config_type(enum image_format f);
 /* The media type of a new layer; Docker schema 2 has no zstd/uncompressed types, so those
@@ -49,8 +27,8 @@ int image_format_layer_type(enum image_format f, enum layer_compression c, const
 /* Which format a manifest media type belongs to; -EINVAL for an unknown type. */
 int image_format_from_media_type(const char *media_type, enum image_format *ret);
 
-/* Serialises a manifest (schemaVersion 2, mediaType, config, layers, annotations as
- * "key=value" strings sorted by key). Caller frees. */
+/* Serialises a manifest (schemaVersion 2, mediaType, config, layers, annotations given as
+ * "key=value" strings, written sorted by key). Caller frees. */
 char *image_manifest_build(enum image_format f, const struct descriptor *config,
                            const struct descriptor *layers, size_t n_layers,
                            char *const *annotations);

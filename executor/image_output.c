@@ -106,8 +106,8 @@ static int oci_equivalent(struct blobstore *bs, const struct built_image *img,
         cfg.media_type = (char *) MEDIA_OCI_CONFIG;
         for (size_t i = 0; i < img->n_layers; i++) {
                 layers[i] = img->layers[i];
-                if (streq(layers[i].media_type, MEDIA_DOCKER_LAYER_GZ))
-                        layers[i].media_type = (char *) MEDIA_OCI_LAYER_GZ;
+                if (streq(layers[i].media_type, MEDIA_DOCKER_LAYER_GZIP))
+                        layers[i].media_type = (char *) MEDIA_OCI_LAYER_GZIP;
                 else if (streq(layers[i].media_type, MEDIA_DOCKER_FOREIGN))
                         layers[i].media_type =
                                 (char *) "application/"

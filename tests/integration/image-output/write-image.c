@@ -45,7 +45,9 @@ static int add_layer(struct blobstore *bs, struct image_config *cfg, enum image_
                         return lerr_errno(err, errno, "write");
                 size += (uint64_t) k;
         }
-        digest_final(d, ret->digest);
+        char digest[DIGEST_STRING_SIZE];
+        digest_final(d, digest);
+        ret->digest = xstrdup(digest);
         int r = blobstore_commit(bs, tmp, ret->digest, err);
         if (r < 0)
                 return r;
@@ -82,7 +84,9 @@ int main(int argc, char **argv)
                 image_config_set_cmd(cfg, cmd);
                 image_config_set_string(&cfg->created, "2025-01-01T00:00:00Z");
                 _cleanup_free_ char *cj = image_config_to_json(cfg);
-                r = blobstore_put(bs, cj, strlen(cj), img.config.digest, &err);
+                char cfg_digest[DIGEST_STRING_SIZE];
+                r = blobstore_put(bs, cj, strlen(cj), cfg_digest, &err);
+                img.config.digest = xstrdup(cfg_digest);
                 img.config.size = strlen(cj);
                 img.config.media_type = xstrdup(image_format_config_type(f));
         }
