@@ -164,12 +164,13 @@ char *dftext_suggest(const char *val, const char *const *options, size_t n_optio
         if (!match)
                 return NULL;
         char *r = xstrdup(match);
+        /* Go's matchCase: upper case only for an all-upper-case value, else lower case */
         if (icase) {
-                bool lower = all_case(val, false), upper = all_case(val, true);
+                bool upper = all_case(val, true) && !all_case(val, false);
                 for (char *p = r; *p; p++) {
-                        if (lower && *p >= 'A' && *p <= 'Z')
+                        if (!upper && *p >= 'A' && *p <= 'Z')
                                 *p = (char) (*p + 32);
-                        else if (upper && !lower && *p >= 'a' && *p <= 'z')
+                        else if (upper && *p >= 'a' && *p <= 'z')
                                 *p = (char) (*p - 32);
                 }
         }

@@ -27,8 +27,8 @@ static inline bool dftext_is_blank(char c)
 char *dftext_quote(const char *s, size_t n, size_t max);
 
 /* The option nearest to val by Levenshtein distance, if closer than 3 edits and not equal
- * (BuildKit's suggestion rule); case-insensitive when icase. With icase the answer takes the
- * case of val when val is all lower or all upper case. Returns a new string or NULL. */
+ * (BuildKit's suggestion rule); case-insensitive when icase. With icase the answer is upper
+ * case when val is all upper case, lower case otherwise. Returns a new string or NULL. */
 char *dftext_suggest(const char *val, const char *const *options, size_t n_options, bool icase);
 
 /* ASCII case-insensitive equality. */
