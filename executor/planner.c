@@ -317,14 +317,14 @@ static char **resolve_build_args(char *const *in)
 }
 
 /* An ARG at plan time: the values taken become the copy's values. */
-static int simulate_arg(const struct df_inst *inst, struct vars *v, struct df_inst **ret,
-                        struct lerr **err)
+static int simulate_arg(const struct df_inst *inst, struct vars *v, unsigned flags,
+                        struct df_inst **ret, struct lerr **err)
 {
         _cleanup_(df_inst_freep) struct df_inst *c = df_inst_copy(inst);
         for (size_t k = 0; k < c->u.kv.n_kvs; k++) {
                 const char *val;
                 int r = vars_arg(v, c->u.kv.kvs[k].key, inst->u.kv.kvs[k].value, inst->escape,
-                                 EXPAND_KEEP_UNSET, &val, err);
+                                 flags, &val, err);
                 if (r < 0)
                         return r;
                 free(c->u.kv.kvs[k].value);
@@ -335,16 +335,16 @@ static int simulate_arg(const struct df_inst *inst, struct vars *v, struct df_in
 }
 
 static int simulate_inst(struct plan *p, struct plan_stage *s, size_t k, struct vars *v,
-                         struct lerr **err)
+                         unsigned flags, struct lerr **err)
 {
         const struct df_inst *inst = s->df->insts[k];
         struct lerr *e = NULL;
         int r;
 
         if (inst->kind == DF_ARG)
-                r = simulate_arg(inst, v, &s->insts[k], &e);
+                r = simulate_arg(inst, v, flags, &s->insts[k], &e);
         else
-                r = df_inst_expand(inst, vars_expand_env(v), EXPAND_KEEP_UNSET, &s->insts[k], &e);
+                r = df_inst_expand(inst, vars_expand_env(v), flags, &s->insts[k], &e);
         if (r < 0) {
                 r = dockerfile_inst_wrap(p->df->filename, inst, &e);
                 if (s->needed) {
@@ -366,10 +366,13 @@ static int simulate_inst(struct plan *p, struct plan_stage *s, size_t k, struct 
         return 0;
 }
 
-/* Expands every stage's instructions with what is known before the build. */
+/* Expands every stage's instructions with what is known before the build. A stage whose base
+ * image is unknown keeps references to variables it does not set; one built on scratch (maybe
+ * through other stages) knows all its variables. */
 static int simulate(struct plan *p, struct lerr **err)
 {
         _cleanup_free_ struct vars **finals = xcalloc(p->n_stages, sizeof(struct vars *));
+        _cleanup_free_ bool *known = xcalloc(p->n_stages, sizeof(bool));
         char *no_env[] = {NULL};
         int r = 0;
 
@@ -379,6 +382,8 @@ static int simulate(struct plan *p, struct lerr **err)
                         s->base_kind == PLAN_BASE_STAGE ? finals[s->base_stage] : NULL;
                 finals[i] = vars_stage_new(p->global, parent,
                                            s->base_kind == PLAN_BASE_SCRATCH ? no_env : NULL);
+                known[i] = s->base_kind == PLAN_BASE_SCRATCH ||
+                           (s->base_kind == PLAN_BASE_STAGE && known[s->base_stage]);
                 s->from = df_inst_copy(s->df->from);
                 free(s->from->u.from.image);
                 s->from->u.from.image = xstrdup(s->base);
@@ -386,7 +391,8 @@ static int simulate(struct plan *p, struct lerr **err)
                 s->from->u.from.platform = s->platform ? xstrdup(s->platform) : NULL;
                 s->insts = xcalloc(s->df->n_insts + 1, sizeof(struct df_inst *));
                 for (size_t k = 0; r >= 0 && k < s->df->n_insts; k++)
-                        r = simulate_inst(p, s, k, finals[i], err);
+                        r = simulate_inst(p, s, k, finals[i], known[i] ? 0 : EXPAND_KEEP_UNSET,
+                                          err);
         }
         for (size_t i = 0; i < p->n_stages; i++)
                 vars_free(finals[i]);
