@@ -739,13 +739,15 @@ static int lex_all(struct parser *p, struct lerr **err)
 
 /* ---- the second pass: typed instructions and stages ---- */
 
-static int unknown_instruction(struct parser *p, const struct df_inst *inst, struct lerr **err)
+/* keyword is the unknown word; inst the instruction it is in (an ONBUILD for a trigger) */
+static int unknown_instruction(struct parser *p, const char *keyword, const struct df_inst *inst,
+                               struct lerr **err)
 {
         const char *names[DF_KIND_COUNT];
         for (unsigned k = 0; k < DF_KIND_COUNT; k++)
                 names[k] = df_kind_name((enum df_kind) k);
-        _cleanup_free_ char *s = dftext_suggest(inst->keyword, names, DF_KIND_COUNT, true);
-        _cleanup_free_ char *q = dftext_quote(inst->keyword, strlen(inst->keyword), 80);
+        _cleanup_free_ char *s = dftext_suggest(keyword, names, DF_KIND_COUNT, true);
+        _cleanup_free_ char *q = dftext_quote(keyword, strlen(keyword), 80);
         if (s)
                 return parse_error(p, inst->line, inst->end_line, inst->original, err, EINVAL,
                                    "unknown instruction '%s' (did you mean '%s'?)", q, s);
@@ -758,7 +760,7 @@ static int parse_typed(struct parser *p, struct df_inst *inst, struct lerr **err
         int r;
 
         if (inst->kind == KIND_UNKNOWN)
-                return unknown_instruction(p, inst, err);
+                return unknown_instruction(p, inst->keyword, inst, err);
         if (inst->kind == DF_ONBUILD && inst->u.onbuild.trigger) {
                 struct df_inst *t = inst->u.onbuild.trigger;
                 t->line = inst->line;
@@ -774,7 +776,7 @@ static int parse_typed(struct parser *p, struct df_inst *inst, struct lerr **err
                 }
                 t->n_heredocs = inst->n_heredocs;
                 if (t->kind == KIND_UNKNOWN)
-                        return unknown_instruction(p, t, err);
+                        return unknown_instruction(p, t->keyword, inst, err);
                 if (t->kind != DF_ONBUILD && t->kind != DF_FROM && t->kind != DF_MAINTAINER &&
                     df_inst_parse(t, err) < 0)
                         return dockerfile_inst_wrap(p->filename, inst, err);

@@ -41,7 +41,7 @@ static void settings_done(struct settings *s)
         free(s->filename);
 }
 
-static int read_text(int dfd, const char *name, char **ret)
+static int read_text_len(int dfd, const char *name, char **ret, size_t *ret_len)
 {
         struct buf b = BUF_INIT(8u << 20);
         int r = fs_read_file_at(dfd, name, &b);
@@ -49,8 +49,15 @@ static int read_text(int dfd, const char *name, char **ret)
                 buf_done(&b);
                 return r;
         }
+        if (ret_len)
+                *ret_len = b.len;
         *ret = buf_steal(&b);
         return 0;
+}
+
+static int read_text(int dfd, const char *name, char **ret)
+{
+        return read_text_len(dfd, name, ret, NULL);
 }
 
 static int read_settings(int dfd, struct settings *s)
@@ -152,10 +159,12 @@ static bool run_case(int cdir, const char *name)
         struct lerr *err = NULL;
         bool dump = getenv("CORPUS_DUMP") && streq(getenv("CORPUS_DUMP"), name);
         bool passed = false;
+        size_t df_len = 0;
         int r;
 
         int dfd = openat(cdir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0 || read_settings(dfd, &s) < 0 || read_text(dfd, "Dockerfile", &df_text) < 0) {
+        if (dfd < 0 || read_settings(dfd, &s) < 0 ||
+            read_text_len(dfd, "Dockerfile", &df_text, &df_len) < 0) {
                 ok(false, "%s: read the case", name);
                 goto out;
         }
@@ -164,8 +173,7 @@ static bool run_case(int cdir, const char *name)
                 ok(false, "%s: no expected.json or expected-error.txt", name);
                 goto out;
         }
-        r = dockerfile_parse(df_text, strlen(df_text), s.filename ? s.filename : "Dockerfile", &df,
-                             &err);
+        r = dockerfile_parse(df_text, df_len, s.filename ? s.filename : "Dockerfile", &df, &err);
         if (r >= 0) {
                 struct plan_params params = {
                         .build_args = s.build_args,
