@@ -536,7 +536,6 @@ static int node_from_line(struct parser *p, const char *line, unsigned depth, st
         inst->original = xstrndup(t.p, t.n);
         inst->escape = p->escape;
         inst->flags = xcalloc(1, sizeof(char *));
-        inst->args = xcalloc(1, sizeof(char *));
         inst->kind = df_kind_from_name(inst->keyword, &kind) == 0 ? kind : KIND_UNKNOWN;
         if (inst->kind == DF_ONBUILD && depth > 0)
                 return lerr_set(err, EINVAL,
@@ -551,11 +550,14 @@ static int node_from_line(struct parser *p, const char *line, unsigned depth, st
                 rest = xstrndup(r.p, r.n);
         } else
                 rest = xstrdup("");
+        /* line_args sets or appends to args */
         strv_free(inst->args);
-        inst->args = xcalloc(1, sizeof(char *));
+        inst->args = NULL;
         int r = line_args(p, inst, rest, depth, err);
         if (r < 0)
                 return r;
+        if (!inst->args)
+                inst->args = xcalloc(1, sizeof(char *));
         *ret = TAKE_PTR(inst);
         return 0;
 }
@@ -913,10 +915,14 @@ int dockerfile_parse_trigger(const char *text, struct df_inst **ret, struct lerr
         _cleanup_free_ char *q = dftext_quote(text, strcspn(text, "\n"), 80);
         int r;
 
-        r = check_input(text, len, "ONBUILD trigger", err);
-        if (r >= 0)
+        if (len == 0)
+                r = lerr_set(err, EINVAL, "the trigger is empty");
+        else if (len > DOCKERFILE_MAX_BYTES)
+                r = lerr_set(err, E2BIG, "the trigger is over %u bytes", DOCKERFILE_MAX_BYTES);
+        else
                 r = lex_all(&p, err);
         if (r >= 0 && df->n_insts != 1)
+                /* also when it is only blank lines or comments */
                 r = lerr_set(err, EINVAL, "an ONBUILD trigger must be exactly one instruction");
         if (r >= 0 && (df->insts[0]->kind == DF_ONBUILD || df->insts[0]->kind == DF_FROM ||
                        df->insts[0]->kind == DF_MAINTAINER))
