@@ -189,3 +189,43 @@ char *dftext_lower(char *s)
                         *p = (char) (*p + 32);
         return s;
 }
+
+void strvb_consume(struct strvb *b, char *s)
+{
+        if (b->n + 2 > b->cap) {
+                size_t cap = b->cap ? b->cap * 2 : 8;
+                b->v = xreallocarray(b->v, cap, sizeof(char *));
+                b->cap = cap;
+        }
+        b->v[b->n++] = s;
+        b->v[b->n] = NULL;
+}
+
+void strvb_push(struct strvb *b, const char *s)
+{
+        strvb_consume(b, xstrdup(s));
+}
+
+char **strvb_steal(struct strvb *b)
+{
+        char **v = b->v ? b->v : xcalloc(1, sizeof(char *));
+        *b = (struct strvb){0};
+        return v;
+}
+
+void strvb_done(struct strvb *b)
+{
+        for (size_t i = 0; i < b->n; i++)
+                free(b->v[i]);
+        free(b->v);
+        *b = (struct strvb){0};
+}
+
+void *dftext_grow(void *p, size_t n, size_t size)
+{
+        if (n == 0)
+                return xreallocarray(p, 1, size);
+        if ((n & (n - 1)) == 0)
+                return xreallocarray(p, n * 2, size);
+        return p;
+}

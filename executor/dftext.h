@@ -35,3 +35,22 @@ char *dftext_suggest(const char *val, const char *const *options, size_t n_optio
 bool dftext_eq_icase(const char *a, const char *b);
 /* Lower-cases ASCII letters of s in place and returns s. */
 char *dftext_lower(char *s);
+
+/* A NULL-terminated string vector that grows geometrically, for vectors built from input
+ * (strv_push() counts the vector on every call, which is quadratic). */
+struct strvb {
+        char **v;
+        size_t n, cap;
+};
+/* Appends s, taking ownership. */
+void strvb_consume(struct strvb *b, char *s);
+/* Appends a copy of s. */
+void strvb_push(struct strvb *b, const char *s);
+/* The vector (never NULL: an empty one when nothing was added); b is left empty. */
+char **strvb_steal(struct strvb *b);
+void strvb_done(struct strvb *b);
+
+/* Makes room for element n of an array p that holds n elements of size bytes: the array grows
+ * to twice its size when n is a power of two (or 0), so appending one element at a time costs
+ * amortized O(1) without storing a capacity. Returns the (maybe moved) array. */
+void *dftext_grow(void *p, size_t n, size_t size);

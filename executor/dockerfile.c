@@ -91,7 +91,7 @@ static void warn(struct dockerfile *df, unsigned line, const char *fmt, ...)
         if (!df)
                 return;
         va_start(ap, fmt);
-        df->warnings = xreallocarray(df->warnings, df->n_warnings + 1, sizeof(*df->warnings));
+        df->warnings = dftext_grow(df->warnings, df->n_warnings, sizeof(*df->warnings));
         df->warnings[df->n_warnings++] =
                 (struct df_warning){.line = line, .message = xvasprintf(fmt, ap)};
         va_end(ap);
@@ -255,7 +255,7 @@ static bool trim_continuation(struct slice *s, char escape)
 
 /* BuildKit's extractBuilderFlags: leading words starting with "--" are flags (quotes and
  * escapes processed in them); returns where the arguments start. */
-static size_t extract_flags(const char *line, size_t n, char escape, char ***flags)
+static size_t extract_flags(const char *line, size_t n, char escape, struct strvb *flags)
 {
         size_t pos = 0;
 
@@ -299,7 +299,7 @@ static size_t extract_flags(const char *line, size_t n, char escape, char ***fla
                         return pos;
                 }
                 if (blank_ok || w.len)
-                        strv_consume(flags, buf_steal(&w));
+                        strvb_consume(flags, buf_steal(&w));
                 buf_done(&w);
         }
 }
@@ -307,7 +307,7 @@ static size_t extract_flags(const char *line, size_t n, char escape, char ***fla
 /* BuildKit's parseWords: white-space separated words, quotes and escapes kept in them. */
 static char **parse_words(const char *rest, char escape)
 {
-        char **words = xcalloc(1, sizeof(char *));
+        struct strvb words = {0};
         size_t n = strlen(rest), pos = 0;
         struct buf w = BUF_INIT(SIZE_MAX);
         bool in_word = false, blank_ok = false;
@@ -325,7 +325,7 @@ static char **parse_words(const char *rest, char escape)
                 }
                 if (!quote && dftext_is_space_rune(r)) {
                         if (blank_ok || w.len)
-                                strv_consume(&words, buf_steal(&w));
+                                strvb_consume(&words, buf_steal(&w));
                         buf_done(&w);
                         in_word = blank_ok = false;
                         pos += cw;
@@ -352,28 +352,28 @@ static char **parse_words(const char *rest, char escape)
                 pos += cw;
         }
         if ((in_word || quote) && (blank_ok || w.len))
-                strv_consume(&words, buf_steal(&w));
+                strvb_consume(&words, buf_steal(&w));
         buf_done(&w);
-        return words;
+        return strvb_steal(&words);
 }
 
 /* Splits at runs of the parser's blanks (\t \v \f \r space), as regexp.Split does. */
 static char **split_blanks(const char *s, size_t max)
 {
-        char **v = xcalloc(1, sizeof(char *));
+        struct strvb v = {0};
         while (*s) {
                 size_t n = 0;
-                if (max && strv_length(v) + 1 == max)
+                if (max && v.n + 1 == max)
                         n = strlen(s);
                 else
                         while (s[n] && !dftext_is_blank(s[n]))
                                 n++;
-                strv_consume(&v, xstrndup(s, n));
+                strvb_consume(&v, xstrndup(s, n));
                 s += n;
                 while (dftext_is_blank(*s))
                         s++;
         }
-        return v;
+        return strvb_steal(&v);
 }
 
 /* ---- line parsers (BuildKit's line_parsers.go), filling inst->args and inst->json ---- */
@@ -424,19 +424,22 @@ static int name_val(struct df_inst *inst, const char *rest, struct lerr **err)
                 strv_push(&inst->args, "");
                 return 0;
         }
+        struct strvb args = {0};
         strv_foreach (w, words) {
                 const char *eq = strchr(w, '=');
                 if (!eq) {
                         _cleanup_free_ char *q = dftext_quote(w, strlen(w), 80);
+                        strvb_done(&args);
                         return lerr_set(err, EINVAL,
                                         "syntax error - can't find = in '%s'. Must be of the "
                                         "form: name=value",
                                         q);
                 }
-                strv_consume(&inst->args, xstrndup(w, (size_t) (eq - w)));
-                strv_push(&inst->args, eq + 1);
-                strv_push(&inst->args, "=");
+                strvb_consume(&args, xstrndup(w, (size_t) (eq - w)));
+                strvb_push(&args, eq + 1);
+                strvb_push(&args, "=");
         }
+        inst->args = strvb_steal(&args);
         return 0;
 }
 
@@ -459,10 +462,12 @@ static int health_config(struct parser *p, struct df_inst *inst, const char *res
         int r = json_or(p, &tmp, rest + next, false, err);
         if (r < 0)
                 return r;
-        strv_consume(&inst->args, xstrndup(rest, sep));
+        struct strvb args = {0};
+        strvb_consume(&args, xstrndup(rest, sep));
         strv_foreach (a, tmp.args)
-                strv_push(&inst->args, a);
+                strvb_push(&args, a);
         strv_free(tmp.args);
+        inst->args = strvb_steal(&args);
         inst->json = tmp.json;
         return 0;
 }
@@ -510,9 +515,11 @@ static int line_args(struct parser *p, struct df_inst *inst, const char *rest, u
                 if (r < 0)
                         return r;
                 inst->u.onbuild.trigger = child;
-                strv_push(&inst->args, child->keyword);
+                struct strvb args = {0};
+                strvb_push(&args, child->keyword);
                 strv_foreach (a, child->args)
-                        strv_push(&inst->args, a);
+                        strvb_push(&args, a);
+                inst->args = strvb_steal(&args);
                 return 0;
         }
         case DF_KIND_COUNT:
@@ -535,21 +542,22 @@ static int node_from_line(struct parser *p, const char *line, unsigned depth, st
         inst->keyword = xstrndup(t.p, k);
         inst->original = xstrndup(t.p, t.n);
         inst->escape = p->escape;
-        inst->flags = xcalloc(1, sizeof(char *));
         inst->kind = df_kind_from_name(inst->keyword, &kind) == 0 ? kind : KIND_UNKNOWN;
         if (inst->kind == DF_ONBUILD && depth > 0)
                 return lerr_set(err, EINVAL,
                                 "chaining ONBUILD via 'ONBUILD ONBUILD' isn't allowed");
 
         _cleanup_free_ char *rest = NULL;
+        struct strvb flags = {0};
         if (k < t.n) {
                 while (k < t.n && dftext_is_blank(t.p[k]))
                         k++;
-                size_t a = extract_flags(t.p + k, t.n - k, p->escape, &inst->flags);
+                size_t a = extract_flags(t.p + k, t.n - k, p->escape, &flags);
                 struct slice r = trim_right(trim_left((struct slice){t.p + k + a, t.n - k - a}));
                 rest = xstrndup(r.p, r.n);
         } else
                 rest = xstrdup("");
+        inst->flags = strvb_steal(&flags);
         /* line_args sets or appends to args */
         strv_free(inst->args);
         inst->args = NULL;
@@ -589,8 +597,8 @@ static int heredocs_from_line(const char *line, struct df_inst *inst, struct ler
                 if (!is)
                         continue;
                 h.content = xstrdup("");
-                inst->heredocs = xreallocarray(inst->heredocs, inst->n_heredocs + 1,
-                                               sizeof(*inst->heredocs));
+                inst->heredocs =
+                        dftext_grow(inst->heredocs, inst->n_heredocs, sizeof(*inst->heredocs));
                 inst->heredocs[inst->n_heredocs++] = h;
         }
         return 0;
@@ -650,7 +658,7 @@ static int process_line(struct parser *p, struct slice raw, bool first, struct s
 
 static void append_inst(struct dockerfile *df, struct df_inst *inst)
 {
-        df->insts = xreallocarray(df->insts, df->n_insts + 1, sizeof(*df->insts));
+        df->insts = dftext_grow(df->insts, df->n_insts, sizeof(*df->insts));
         df->insts[df->n_insts++] = inst;
 }
 
@@ -796,14 +804,16 @@ static int build_stages(struct parser *p, struct lerr **err)
         for (size_t i = 0; i < df->n_insts; i++) {
                 struct df_inst *inst = df->insts[i];
                 if (df->n_stages == 0 && inst->kind == DF_ARG) {
-                        df->meta_args = xreallocarray(df->meta_args, df->n_meta_args + 1,
-                                                      sizeof(*df->meta_args));
+                        df->meta_args =
+                                dftext_grow(df->meta_args, df->n_meta_args, sizeof(*df->meta_args));
                         df->meta_args[df->n_meta_args++] = inst;
                         continue;
                 }
+                if (inst->kind == DF_FROM && df->n_stages >= DOCKERFILE_MAX_STAGES)
+                        return parse_error(p, inst->line, inst->end_line, inst->original, err,
+                                           E2BIG, "more than %d stages", DOCKERFILE_MAX_STAGES);
                 if (inst->kind == DF_FROM) {
-                        df->stages =
-                                xreallocarray(df->stages, df->n_stages + 1, sizeof(*df->stages));
+                        df->stages = dftext_grow(df->stages, df->n_stages, sizeof(*df->stages));
                         df->stages[df->n_stages] = (struct df_stage){
                                 .index = (unsigned) df->n_stages,
                                 .name = inst->u.from.name,
@@ -825,7 +835,7 @@ static int build_stages(struct parser *p, struct lerr **err)
                                            "no build stage yet: only ARG can come before the "
                                            "first FROM");
                 struct df_stage *st = &df->stages[df->n_stages - 1];
-                st->insts = xreallocarray(st->insts, st->n_insts + 1, sizeof(*st->insts));
+                st->insts = dftext_grow(st->insts, st->n_insts, sizeof(*st->insts));
                 st->insts[st->n_insts++] = inst;
                 if (inst->kind == DF_MAINTAINER)
                         warn(df, inst->line, "MAINTAINER is deprecated: use a label instead");

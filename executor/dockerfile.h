@@ -14,7 +14,9 @@
  *   Dockerfile:3: unknown instruction 'RUNN' (did you mean 'RUN'?) in 'RUNN make'
  *   Dockerfile:5: unterminated heredoc 'EOF' in 'RUN <<EOF'
  *
- * Limits, checked before anything is allocated: DOCKERFILE_MAX_BYTES of input, no NUL byte. */
+ * Limits: DOCKERFILE_MAX_BYTES of input and no NUL byte, checked before anything is allocated;
+ * at most DOCKERFILE_MAX_STAGES stages (stage references are resolved by name, a cost that grows
+ * with the square of the stage count). */
 #pragma once
 
 #include <stdarg.h>
@@ -25,7 +27,8 @@
 
 struct lerr;
 
-#define DOCKERFILE_MAX_BYTES (4u << 20)
+#define DOCKERFILE_MAX_BYTES  (4u << 20)
+#define DOCKERFILE_MAX_STAGES 4096
 /* Longest instruction text quoted back in an error message. */
 #define DOCKERFILE_ERROR_QUOTE_MAX 120
 

@@ -26,7 +26,7 @@ struct lexer {
 };
 
 struct words {
-        char **v;
+        struct strvb v;
         struct buf cur;
         bool in_word;
 };
@@ -64,7 +64,7 @@ static const char *lookup(const struct lexer *lx, const char *name)
 static int words_push(struct lexer *lx, struct words *w)
 {
         (void) lx;
-        strv_consume(&w->v, buf_steal(&w->cur));
+        strvb_consume(&w->v, buf_steal(&w->cur));
         w->in_word = false;
         return 0;
 }
@@ -124,7 +124,7 @@ static void pattern_done(struct pattern *p)
 
 static void emit(struct pattern *p, enum pat_op op, uint32_t rune, size_t x, size_t y)
 {
-        p->prog = xreallocarray(p->prog, p->n + 1, sizeof(*p->prog));
+        p->prog = dftext_grow(p->prog, p->n, sizeof(*p->prog));
         p->prog[p->n++] = (struct pat_inst){.op = op, .rune = rune, .x = x, .y = y};
 }
 
@@ -749,15 +749,13 @@ int expand_words(const char *word, char escape, unsigned flags, const struct exp
         buf_done(&out);
         if (r < 0) {
                 buf_done(&w.cur);
-                strv_free(w.v);
+                strvb_done(&w.v);
                 return r;
         }
         if (w.cur.len)
-                strv_consume(&w.v, buf_steal(&w.cur));
+                strvb_consume(&w.v, buf_steal(&w.cur));
         buf_done(&w.cur);
-        if (!w.v)
-                w.v = xcalloc(1, sizeof(char *));
-        *ret = w.v;
+        *ret = strvb_steal(&w.v);
         return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "common/alloc.h"
 #include "common/err.h"
 #include "common/strv.h"
+#include "executor/dftext.h"
 #include "executor/expand.h"
 #include "executor/instructions-internal.h"
 
@@ -320,18 +321,20 @@ static int ex_kvs(const struct ex *x, struct df_inst *inst, struct lerr **err)
 
 static int ex_expose(const struct ex *x, struct df_inst *inst, struct lerr **err)
 {
-        _cleanup_(strv_freep) char **all = xcalloc(1, sizeof(char *));
+        struct strvb all = {0};
         strv_foreach (w, inst->u.words) {
                 char **split = NULL;
                 int r = expand_words(w, x->escape, x->flags, x->env, &split, err);
-                if (r < 0)
+                if (r < 0) {
+                        strvb_done(&all);
                         return r;
+                }
                 for (size_t i = 0; split[i]; i++)
-                        strv_push(&all, split[i]);
-                strv_free(split);
+                        strvb_consume(&all, TAKE_PTR(split[i]));
+                free(split);
         }
         strv_free(inst->u.words);
-        inst->u.words = TAKE_PTR(all);
+        inst->u.words = strvb_steal(&all);
         return 0;
 }
 

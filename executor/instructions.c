@@ -5,6 +5,7 @@
 #include "executor/instructions.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -211,7 +212,9 @@ static int parse_flags(const struct df_inst *inst, const struct flag_def *defs, 
                                 return lerr_set(err, EINVAL, "flag '--%s' needs a value",
                                                 defs[i].name);
                         vals[i].s = value;
-                        vals[i].ss = xreallocarray(vals[i].ss, vals[i].n + 2, sizeof(char *));
+                        /* room for the value and the NULL after it */
+                        vals[i].ss = dftext_grow(vals[i].ss, vals[i].n, sizeof(char *));
+                        vals[i].ss = dftext_grow(vals[i].ss, vals[i].n + 1, sizeof(char *));
                         vals[i].ss[vals[i].n++] = value;
                         vals[i].ss[vals[i].n] = NULL;
                         break;
@@ -485,10 +488,12 @@ static int parse_healthcheck(struct df_inst *inst, struct lerr **err)
         if (r >= 0) {
                 struct df_cmdline c = {0};
                 cmdline_set(&c, inst, inst->args + 1);
-                strv_push(&inst->u.health.test, inst->json ? "CMD" : "CMD-SHELL");
+                struct strvb test = {0};
+                strvb_push(&test, inst->json ? "CMD" : "CMD-SHELL");
                 strv_foreach (a, c.args)
-                        strv_push(&inst->u.health.test, a);
+                        strvb_push(&test, a);
                 strv_free(c.args);
+                inst->u.health.test = strvb_steal(&test);
                 r = health_options(&inst->u.health, v, err);
         }
         flag_vals_done(v, ARRAY_SIZE(v));
@@ -511,12 +516,13 @@ static int parse_onbuild(struct df_inst *inst, struct lerr **err)
                                 dftext_eq_icase(trig, "FROM") ? "FROM" : "MAINTAINER");
 
         /* the stored expression: the text after ONBUILD, heredoc bodies included */
-        const char *o = inst->original;
-        while (*o && dftext_space_len(o, strlen(o)))
-                o += dftext_space_len(o, strlen(o));
+        const char *o = inst->original, *end = o + strlen(o);
+        size_t k;
+        while (o < end && (k = dftext_space_len(o, (size_t) (end - o))))
+                o += k;
         o += strlen(inst->keyword);
-        while (*o && dftext_space_len(o, strlen(o)))
-                o += dftext_space_len(o, strlen(o));
+        while (o < end && (k = dftext_space_len(o, (size_t) (end - o))))
+                o += k;
         struct buf b = BUF_INIT(SIZE_MAX);
         if (buf_append_str(&b, o) < 0)
                 oom();
@@ -542,6 +548,32 @@ static const struct flag_def add_flags[] = {
 };
 enum { AF_CHOWN, AF_CHMOD, AF_LINK, AF_KEEP_GIT_DIR, AF_CHECKSUM, AF_UNPACK, AF_EXCLUDE };
 
+/* Heredoc indexes sorted by name, then position: the body of a heredoc source is that of the
+ * last heredoc of its name (BuildKit looks them up in a map). */
+static const struct df_inst *sort_inst;
+
+static int cmp_heredoc(const void *a, const void *b)
+{
+        size_t x = *(const size_t *) a, y = *(const size_t *) b;
+        int c = strcmp(sort_inst->heredocs[x].name, sort_inst->heredocs[y].name);
+        return c ? c : (x > y) - (x < y);
+}
+
+static const char *heredoc_body(const struct df_inst *inst, const size_t *sorted, const char *name)
+{
+        size_t lo = 0, hi = inst->n_heredocs; /* first index whose name is > name */
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (strcmp(inst->heredocs[sorted[mid]].name, name) <= 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        if (lo > 0 && streq(inst->heredocs[sorted[lo - 1]].name, name))
+                return inst->heredocs[sorted[lo - 1]].content;
+        return ""; /* none (JSON form): an empty file */
+}
+
 static int sources_and_dest(struct df_inst *inst, struct lerr **err)
 {
         struct df_copy *c = &inst->u.copy;
@@ -554,26 +586,29 @@ static int sources_and_dest(struct df_inst *inst, struct lerr **err)
                 return lerr_set(err, EINVAL, "%s cannot accept a heredoc as a destination",
                                 df_kind_name(inst->kind));
         c->dest = xstrdup(inst->args[n - 1]);
-        c->sources = xcalloc(1, sizeof(char *));
+        _cleanup_free_ size_t *sorted = xcalloc(inst->n_heredocs + 1, sizeof(size_t));
+        for (size_t k = 0; k < inst->n_heredocs; k++)
+                sorted[k] = k;
+        sort_inst = inst;
+        qsort(sorted, inst->n_heredocs, sizeof(size_t), cmp_heredoc);
+        sort_inst = NULL;
+        struct strvb sources = {0};
         for (size_t i = 0; i + 1 < n; i++) {
                 struct df_heredoc h = {0};
                 r = df_heredoc_word(inst->args[i], &is, &h, NULL);
                 if (r < 0 || !is) {
-                        strv_push(&c->sources, inst->args[i]);
+                        strvb_push(&sources, inst->args[i]);
                         continue;
                 }
-                /* the body comes from the heredoc of that name; none (JSON form) is empty */
-                const char *body = "";
-                for (size_t k = 0; k < inst->n_heredocs; k++)
-                        if (streq(inst->heredocs[k].name, h.name))
-                                body = inst->heredocs[k].content;
-                c->inlines = xreallocarray(c->inlines, c->n_inlines + 1, sizeof(*c->inlines));
+                const char *body = heredoc_body(inst, sorted, h.name);
+                c->inlines = dftext_grow(c->inlines, c->n_inlines, sizeof(*c->inlines));
                 c->inlines[c->n_inlines++] = (struct df_inline){
                         .name = h.name,
                         .data = h.chomp ? df_chomp_tabs(body) : xstrdup(body),
                         .expand = h.expand,
                 };
         }
+        c->sources = strvb_steal(&sources);
         return 0;
 }
 
@@ -695,7 +730,7 @@ static int parse_run(struct df_inst *inst, struct lerr **err)
 
         r = parse_flags(inst, run_flags, ARRAY_SIZE(run_flags), v, err);
         for (size_t i = 0; r >= 0 && i < v[0].n; i++) {
-                run->mounts = xreallocarray(run->mounts, run->n_mounts + 1, sizeof(*run->mounts));
+                run->mounts = dftext_grow(run->mounts, run->n_mounts, sizeof(*run->mounts));
                 r = df_mount_parse(v[0].ss[i], NULL, 0, inst->escape, &run->mounts[run->n_mounts],
                                    err);
                 if (r >= 0)
@@ -706,8 +741,7 @@ static int parse_run(struct df_inst *inst, struct lerr **err)
         if (r >= 0)
                 r = run_security(run, v[2].s ? v[2].s : "sandbox", err);
         for (size_t i = 0; r >= 0 && i < v[3].n; i++) {
-                run->devices =
-                        xreallocarray(run->devices, run->n_devices + 1, sizeof(*run->devices));
+                run->devices = dftext_grow(run->devices, run->n_devices, sizeof(*run->devices));
                 r = df_device_parse(v[3].ss[i], &run->devices[run->n_devices], err);
                 if (r >= 0)
                         run->n_devices++;

@@ -263,7 +263,7 @@ static int value(struct jr *j, char *stack)
 int jsonargs_parse(const char *s, size_t n, char ***ret)
 {
         struct jr j = {.s = s, .n = n};
-        _cleanup_(strv_freep) char **v = xcalloc(1, sizeof(char *));
+        _cleanup_(strvb_done) struct strvb v = {0};
         _cleanup_free_ char *stack = xmalloc(JSONARGS_MAX_DEPTH);
         bool non_string = false, nul = false;
 
@@ -285,7 +285,7 @@ int jsonargs_parse(const char *s, size_t n, char ***ret)
                                         buf_done(&b);
                                         return -EBADMSG;
                                 }
-                                strv_consume(&v, buf_steal(&b));
+                                strvb_consume(&v, buf_steal(&b));
                         } else {
                                 if (value(&j, stack) < 0)
                                         return -EBADMSG;
@@ -307,6 +307,6 @@ int jsonargs_parse(const char *s, size_t n, char ***ret)
                 return -EINVAL;
         if (nul)
                 return -EILSEQ;
-        *ret = TAKE_PTR(v);
+        *ret = strvb_steal(&v);
         return 0;
 }

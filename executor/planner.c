@@ -108,7 +108,7 @@ int plan_resolve_from(const struct plan *p, unsigned stage, const char *ref, boo
 static void add_dep(struct plan_stage *s, enum plan_via via, int stage, const char *image,
                     const struct df_inst *inst)
 {
-        s->deps = xreallocarray(s->deps, s->n_deps + 1, sizeof(*s->deps));
+        s->deps = dftext_grow(s->deps, s->n_deps, sizeof(*s->deps));
         s->deps[s->n_deps++] = (struct plan_dep){
                 .via = via, .stage = stage, .image = stage < 0 ? image : NULL, .inst = inst};
 }
@@ -284,7 +284,7 @@ static bool declares(const struct df_inst *inst, const char *name)
         return false;
 }
 
-static void unused_build_args(struct plan *p)
+static void unused_build_args(struct plan *p, struct strvb *warn)
 {
         strv_foreach (a, p->build_args) {
                 _cleanup_free_ char *name = xstrndup(a, strcspn(a, "="));
@@ -296,9 +296,9 @@ static void unused_build_args(struct plan *p)
                              !used && p->stages[i].needed && k < p->stages[i].df->n_insts; k++)
                                 used = declares(p->stages[i].df->insts[k], name);
                 if (!used)
-                        strv_consume(
-                                &p->warnings,
-                                xasprintf("build argument '%s' is not consumed by any ARG", name));
+                        strvb_consume(warn, xasprintf("build argument '%s' is not consumed by "
+                                                      "any ARG",
+                                                      name));
         }
 }
 
@@ -335,7 +335,7 @@ static int simulate_arg(const struct df_inst *inst, struct vars *v, unsigned fla
 }
 
 static int simulate_inst(struct plan *p, struct plan_stage *s, size_t k, struct vars *v,
-                         unsigned flags, struct lerr **err)
+                         unsigned flags, struct strvb *warn, struct lerr **err)
 {
         const struct df_inst *inst = s->df->insts[k];
         struct lerr *e = NULL;
@@ -355,7 +355,7 @@ static int simulate_inst(struct plan *p, struct plan_stage *s, size_t k, struct 
                         lerr_free(e);
                         return r;
                 }
-                strv_push(&p->warnings, lerr_message(e));
+                strvb_push(warn, lerr_message(e));
                 lerr_free(e);
                 s->insts[k] = df_inst_copy(inst);
                 return 0;
@@ -369,7 +369,7 @@ static int simulate_inst(struct plan *p, struct plan_stage *s, size_t k, struct 
 /* Expands every stage's instructions with what is known before the build. A stage whose base
  * image is unknown keeps references to variables it does not set; one built on scratch (maybe
  * through other stages) knows all its variables. */
-static int simulate(struct plan *p, struct lerr **err)
+static int simulate(struct plan *p, struct strvb *warn, struct lerr **err)
 {
         _cleanup_free_ struct vars **finals = xcalloc(p->n_stages, sizeof(struct vars *));
         _cleanup_free_ bool *known = xcalloc(p->n_stages, sizeof(bool));
@@ -392,7 +392,7 @@ static int simulate(struct plan *p, struct lerr **err)
                 s->insts = xcalloc(s->df->n_insts + 1, sizeof(struct df_inst *));
                 for (size_t k = 0; r >= 0 && k < s->df->n_insts; k++)
                         r = simulate_inst(p, s, k, finals[i], known[i] ? 0 : EXPAND_KEEP_UNSET,
-                                          err);
+                                          warn, err);
         }
         for (size_t i = 0; i < p->n_stages; i++)
                 vars_free(finals[i]);
@@ -403,11 +403,11 @@ int plan_build(const struct dockerfile *df, const struct plan_params *params, st
                struct lerr **err)
 {
         _cleanup_(plan_freep) struct plan *p = xcalloc(1, sizeof(*p));
+        _cleanup_(strvb_done) struct strvb warn = {0};
         int r;
 
         p->df = df;
         p->build_args = resolve_build_args(params->build_args);
-        p->warnings = xcalloc(1, sizeof(char *));
         r = set_platforms(p, params, err);
         if (r >= 0)
                 r = global_scope(p, err);
@@ -433,10 +433,11 @@ int plan_build(const struct dockerfile *df, const struct plan_params *params, st
         if (r < 0)
                 return r;
         mark_needed(p, p->target);
-        r = simulate(p, err);
+        r = simulate(p, &warn, err);
         if (r < 0)
                 return r;
-        unused_build_args(p);
+        unused_build_args(p, &warn);
+        p->warnings = strvb_steal(&warn);
         *ret = TAKE_PTR(p);
         return 0;
 }

@@ -45,7 +45,7 @@ const char *df_security_name(enum df_security s)
 /* One line of CSV (RFC 4180 quoting: "a,b" and "" for a quote), as BuildKit reads mounts. */
 static int csv_fields(const char *s, char ***ret)
 {
-        _cleanup_(strv_freep) char **v = xcalloc(1, sizeof(char *));
+        _cleanup_(strvb_done) struct strvb v = {0};
 
         for (;;) {
                 struct buf f = BUF_INIT(SIZE_MAX);
@@ -78,12 +78,12 @@ static int csv_fields(const char *s, char ***ret)
                                 oom();
                         s += n;
                 }
-                strv_consume(&v, buf_steal(&f));
+                strvb_consume(&v, buf_steal(&f));
                 if (!*s)
                         break;
                 s++; /* the comma */
         }
-        *ret = TAKE_PTR(v);
+        *ret = strvb_steal(&v);
         return 0;
 }
 
@@ -465,7 +465,7 @@ static int port_range(const char *s, unsigned *start, unsigned *end)
 }
 
 /* "[ip:][hostport:]port[-port][/proto]" (Docker accepts the host parts and ignores them) */
-static int expose_one(const char *word, char ***ports, size_t *total, struct lerr **err)
+static int expose_one(const char *word, struct strvb *ports, size_t *total, struct lerr **err)
 {
         _cleanup_free_ char *q = dftext_quote(word, strlen(word), 80);
         const char *colon = strrchr(word, ':');
@@ -488,13 +488,13 @@ static int expose_one(const char *word, char ***ports, size_t *total, struct ler
                 return lerr_set(err, E2BIG, "EXPOSE lists more than %d ports", DF_EXPOSE_MAX_PORTS);
         *total += end - start + 1;
         for (unsigned p = start; p <= end; p++)
-                strv_consume(ports, xasprintf("%u/%s", p, proto));
+                strvb_consume(ports, xasprintf("%u/%s", p, proto));
         return 0;
 }
 
 int df_expose_ports(char *const *words, char ***ret, struct lerr **err)
 {
-        _cleanup_(strv_freep) char **ports = xcalloc(1, sizeof(char *));
+        _cleanup_(strvb_done) struct strvb ports = {0};
         size_t total = 0;
 
         strv_foreach (w, words) {
@@ -502,7 +502,7 @@ int df_expose_ports(char *const *words, char ***ret, struct lerr **err)
                 if (r < 0)
                         return r;
         }
-        *ret = TAKE_PTR(ports);
+        *ret = strvb_steal(&ports);
         return 0;
 }
 

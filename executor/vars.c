@@ -18,9 +18,13 @@ struct kv {
         char *value; /* NULL: declared without a value (declared ARGs only) */
 };
 
+/* Insertion-ordered; a hash index (open addressing, slot = index + 1, 0 empty) keeps lookups
+ * O(1) so that a Dockerfile with very many variables stays linear. */
 struct kvlist {
         struct kv *v;
         size_t n;
+        size_t *slots;
+        size_t n_slots; /* a power of two, over twice n */
 };
 
 struct vars {
@@ -40,12 +44,45 @@ static const char *const platform_args[] = {
         "BUILDPLATFORM",  "BUILDOS",  "BUILDARCH",  "BUILDVARIANT",
 };
 
+static size_t hash(const char *s)
+{
+        size_t h = 1469598103934665603u; /* FNV-1a */
+        for (; *s; s++)
+                h = (h ^ (unsigned char) *s) * 1099511628211u;
+        return h;
+}
+
 static struct kv *kv_find(const struct kvlist *l, const char *key)
 {
+        if (!l->n_slots)
+                return NULL;
+        for (size_t i = hash(key) & (l->n_slots - 1);; i = (i + 1) & (l->n_slots - 1)) {
+                size_t e = l->slots[i];
+                if (!e)
+                        return NULL;
+                if (streq(l->v[e - 1].key, key))
+                        return &l->v[e - 1];
+        }
+}
+
+static void kv_index(struct kvlist *l, size_t idx)
+{
+        size_t i = hash(l->v[idx].key) & (l->n_slots - 1);
+        while (l->slots[i])
+                i = (i + 1) & (l->n_slots - 1);
+        l->slots[i] = idx + 1;
+}
+
+static void kv_rehash(struct kvlist *l)
+{
+        size_t n = 16;
+        while (n < 2 * (l->n + 1))
+                n *= 2;
+        free(l->slots);
+        l->slots = xcalloc(n, sizeof(size_t));
+        l->n_slots = n;
         for (size_t i = 0; i < l->n; i++)
-                if (streq(l->v[i].key, key))
-                        return &l->v[i];
-        return NULL;
+                kv_index(l, i);
 }
 
 static const char *kv_get(const struct kvlist *l, const char *key)
@@ -64,8 +101,12 @@ static void kv_set(struct kvlist *l, const char *key, const char *value)
                 e->value = v;
                 return;
         }
-        l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+        l->v = dftext_grow(l->v, l->n, sizeof(*l->v));
         l->v[l->n++] = (struct kv){.key = xstrdup(key), .value = v};
+        if (2 * l->n >= l->n_slots)
+                kv_rehash(l);
+        else
+                kv_index(l, l->n - 1);
 }
 
 static void kv_done(struct kvlist *l)
@@ -75,8 +116,8 @@ static void kv_done(struct kvlist *l)
                 free(l->v[i].value);
         }
         free(l->v);
-        l->v = NULL;
-        l->n = 0;
+        free(l->slots);
+        *l = (struct kvlist){0};
 }
 
 static void kv_copy(struct kvlist *d, const struct kvlist *s)
