@@ -457,7 +457,6 @@ static int health_config(struct parser *p, struct df_inst *inst, const char *res
         size_t next = sep;
         while (next < n && (k = dftext_space_len(rest + next, n - next)))
                 next += k;
-        _cleanup_(strv_freep) char **cmd_args = NULL;
         struct df_inst tmp = {.kind = DF_HEALTHCHECK};
         int r = json_or(p, &tmp, rest + next, false, err);
         if (r < 0)

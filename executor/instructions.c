@@ -156,7 +156,6 @@ static int flag_error_unknown(const char *flag, const struct flag_def *defs, siz
                               struct lerr **err)
 {
         _cleanup_free_ const char **names = xcalloc(n + 1, sizeof(char *));
-        _cleanup_free_ char *q = dftext_quote(flag, strlen(flag), 80);
         for (size_t i = 0; i < n; i++)
                 names[i] = defs[i].name;
         const char *eq = strchr(flag, '=');

@@ -477,8 +477,10 @@ static int expose_one(const char *word, struct strvb *ports, size_t *total, stru
 
         if (!*num)
                 return lerr_set(err, EINVAL, "invalid port '%s': no port specified", q);
-        if (!*proto)
-                proto = dftext_lower(xstrdup("tcp"));
+        if (!*proto) {
+                free(proto);
+                proto = xstrdup("tcp"); /* "80/" is "80/tcp" */
+        }
         if (!streq(proto, "tcp") && !streq(proto, "udp") && !streq(proto, "sctp"))
                 return lerr_set(err, EINVAL, "invalid port '%s': invalid proto '%s'", q, slash + 1);
         if (port_range(num, &start, &end) < 0)

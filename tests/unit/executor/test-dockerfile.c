@@ -265,12 +265,14 @@ static void test_vars(void)
 
 static void test_expose(void)
 {
-        char *words[] = {"80", "8000-8002/udp", "53/UDP", "127.0.0.1:8080:80/tcp", "9/sctp", NULL};
+        char *words[] = {"80", "8000-8002/udp", "53/UDP", "127.0.0.1:8080:80/tcp", "9/sctp", "7/",
+                         NULL};
         char **ports = NULL;
         struct lerr *err = NULL;
         is_int(df_expose_ports(words, &ports, &err), 0, "expose ports");
         _cleanup_free_ char *j = join(ports);
-        is_str(j, "80/tcp|8000/udp|8001/udp|8002/udp|53/udp|80/tcp|9/sctp", "normalized ports");
+        is_str(j, "80/tcp|8000/udp|8001/udp|8002/udp|53/udp|80/tcp|9/sctp|7/tcp",
+               "normalized ports");
         strv_free(ports);
 
         static const struct {
