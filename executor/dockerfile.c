@@ -3,6 +3,7 @@
  * comments, flags, per-instruction argument splitting, heredoc bodies, then stages. Typed
  * per-instruction checks are instructions.c's; nothing is expanded here. */
 #include "executor/dockerfile.h"
+#include "executor/dockerfile-internal.h"
 
 #include <errno.h>
 #include <string.h>
@@ -14,15 +15,13 @@
 #include "executor/dftext.h"
 #include "executor/expand.h"
 #include "executor/instructions-internal.h"
-#include "executor/jsonargs.h"
 
 #define KIND_UNKNOWN DF_KIND_COUNT
 
 struct parser {
         const char *data;
         size_t len, pos;
-        unsigned line;     /* lines read so far */
-        unsigned cur_line; /* first line of the instruction being read */
+        unsigned line; /* lines read so far */
         char escape;
         bool directives_done;
         bool seen_syntax, seen_escape, seen_check;
@@ -84,8 +83,7 @@ static int parse_error(struct parser *p, unsigned first, unsigned last, const ch
         return located_error(p->filename, first, last, text, err, errnum, msg);
 }
 
-static void warn(struct dockerfile *df, unsigned line, const char *fmt, ...) PRINTF(3, 4);
-static void warn(struct dockerfile *df, unsigned line, const char *fmt, ...)
+void dockerfile_warn(struct dockerfile *df, unsigned line, const char *fmt, ...)
 {
         va_list ap;
         if (!df)
@@ -99,58 +97,29 @@ static void warn(struct dockerfile *df, unsigned line, const char *fmt, ...)
 
 /* ---- lines ---- */
 
-struct slice {
-        const char *p;
-        size_t n;
-};
-
 /* The next line with its line ending (BuildKit keeps endings: heredoc bodies need them). */
-static bool next_line(struct parser *p, struct slice *ret)
+static bool next_line(struct parser *p, struct dfslice *ret)
 {
         if (p->pos >= p->len)
                 return false;
         const char *s = p->data + p->pos;
         const char *nl = memchr(s, '\n', p->len - p->pos);
         size_t n = nl ? (size_t) (nl - s) + 1 : p->len - p->pos;
-        *ret = (struct slice){s, n};
+        *ret = (struct dfslice){s, n};
         p->pos += n;
         return true;
 }
 
-static struct slice trim_newline(struct slice s)
+static struct dfslice trim_newline(struct dfslice s)
 {
         while (s.n && (s.p[s.n - 1] == '\n' || s.p[s.n - 1] == '\r'))
                 s.n--;
         return s;
 }
 
-static struct slice trim_left(struct slice s)
+static bool is_comment(struct dfslice s)
 {
-        size_t k;
-        while (s.n && (k = dftext_space_len(s.p, s.n))) {
-                s.p += k;
-                s.n -= k;
-        }
-        return s;
-}
-
-static struct slice trim_right(struct slice s)
-{
-        /* a trailing space rune is found by stepping back over continuation bytes */
-        while (s.n) {
-                size_t start = s.n - 1;
-                while (start > 0 && ((unsigned char) s.p[start] & 0xc0) == 0x80 && s.n - start < 4)
-                        start--;
-                if (dftext_space_len(s.p + start, s.n - start) != s.n - start)
-                        break;
-                s.n = start;
-        }
-        return s;
-}
-
-static bool is_comment(struct slice s)
-{
-        s = trim_left(s);
+        s = dfslice_trim_left(s);
         return s.n && s.p[0] == '#';
 }
 
@@ -183,7 +152,7 @@ static int set_directive(struct parser *p, const char *key, const char *value, s
 }
 
 /* Matches BuildKit's ^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$ on s. */
-static bool match_directive(struct slice s, struct slice *key, struct slice *value)
+static bool match_directive(struct dfslice s, struct dfslice *key, struct dfslice *value)
 {
         size_t i = 0;
 
@@ -192,7 +161,7 @@ static bool match_directive(struct slice s, struct slice *key, struct slice *val
         while (i < s.n && (((s.p[i] | 0x20) >= 'a' && (s.p[i] | 0x20) <= 'z') ||
                            (s.p[i] >= '0' && s.p[i] <= '9')))
                 i++;
-        *key = (struct slice){s.p, i};
+        *key = (struct dfslice){s.p, i};
         while (i < s.n && re_space(s.p[i]))
                 i++;
         if (i >= s.n || s.p[i] != '=')
@@ -209,20 +178,20 @@ static bool match_directive(struct slice s, struct slice *key, struct slice *val
         } else
                 while (vend > i && re_space(s.p[vend - 1]))
                         vend--;
-        *value = (struct slice){s.p + i, vend - i};
+        *value = (struct dfslice){s.p + i, vend - i};
         return true;
 }
 
 /* "# key=value" before anything else (BuildKit's DirectiveParser). Returns 1 for a directive,
  * 0 otherwise (and directives are over), or an error. */
-static int directive(struct parser *p, struct slice s, struct lerr **err)
+static int directive(struct parser *p, struct dfslice s, struct lerr **err)
 {
-        struct slice k, v;
+        struct dfslice k, v;
 
         if (p->directives_done)
                 return 0;
         if (!s.n || s.p[0] != '#' ||
-            !match_directive(trim_left((struct slice){s.p + 1, s.n - 1}), &k, &v)) {
+            !match_directive(dfslice_trim_left((struct dfslice){s.p + 1, s.n - 1}), &k, &v)) {
                 p->directives_done = true;
                 return 0;
         }
@@ -238,7 +207,7 @@ static int directive(struct parser *p, struct slice s, struct lerr **err)
 
 /* Drops the escape token that ends a line (and the blanks after it): returns true when the
  * line continues. An escaped escape token ("\\") does not continue it. */
-static bool trim_continuation(struct slice *s, char escape)
+static bool trim_continuation(struct dfslice *s, char escape)
 {
         size_t i = s->n;
         while (i > 0 && (s->p[i - 1] == ' ' || s->p[i - 1] == '\t'))
@@ -249,324 +218,6 @@ static bool trim_continuation(struct slice *s, char escape)
                 return false;
         s->n = i - 1;
         return true;
-}
-
-/* ---- splitting an instruction ---- */
-
-/* BuildKit's extractBuilderFlags: leading words starting with "--" are flags (quotes and
- * escapes processed in them); returns where the arguments start. */
-static size_t extract_flags(const char *line, size_t n, char escape, struct strvb *flags)
-{
-        size_t pos = 0;
-
-        for (;;) {
-                size_t k;
-                while (pos < n && (k = dftext_space_len(line + pos, n - pos)))
-                        pos += k;
-                if (pos >= n)
-                        return n;
-                if (line[pos] != '-' || pos + 1 >= n || line[pos + 1] != '-')
-                        return pos;
-                struct buf w = BUF_INIT(SIZE_MAX);
-                bool blank_ok = false;
-                char quote = 0;
-                while (pos < n) {
-                        char ch = line[pos];
-                        if (!quote && dftext_space_len(line + pos, n - pos))
-                                break;
-                        pos++;
-                        if (!quote && (ch == '\'' || ch == '"')) {
-                                quote = ch;
-                                blank_ok = true;
-                                continue;
-                        }
-                        if (quote && ch == quote) {
-                                quote = 0;
-                                continue;
-                        }
-                        if (ch == escape) {
-                                if (pos >= n) {
-                                        quote = 0;
-                                        continue; /* an escape at the very end is dropped */
-                                }
-                                ch = line[pos++];
-                        }
-                        if (buf_append_char(&w, ch) < 0)
-                                oom();
-                }
-                if (streq(buf_str(&w), "--")) {
-                        buf_done(&w);
-                        return pos;
-                }
-                if (blank_ok || w.len)
-                        strvb_consume(flags, buf_steal(&w));
-                buf_done(&w);
-        }
-}
-
-/* BuildKit's parseWords: white-space separated words, quotes and escapes kept in them. */
-static char **parse_words(const char *rest, char escape)
-{
-        struct strvb words = {0};
-        size_t n = strlen(rest), pos = 0;
-        struct buf w = BUF_INIT(SIZE_MAX);
-        bool in_word = false, blank_ok = false;
-        char quote = 0;
-
-        while (pos < n) {
-                uint32_t r;
-                size_t cw = dftext_rune(rest + pos, n - pos, &r);
-                if (!in_word && !quote) {
-                        if (dftext_is_space_rune(r)) {
-                                pos += cw;
-                                continue;
-                        }
-                        in_word = true;
-                }
-                if (!quote && dftext_is_space_rune(r)) {
-                        if (blank_ok || w.len)
-                                strvb_consume(&words, buf_steal(&w));
-                        buf_done(&w);
-                        in_word = blank_ok = false;
-                        pos += cw;
-                        continue;
-                }
-                if (!quote && (r == '\'' || r == '"')) {
-                        quote = (char) r;
-                        blank_ok = true;
-                } else if (quote && r == (uint32_t) quote) {
-                        quote = 0;
-                } else if (r == (uint32_t) escape && (!quote || quote != '\'')) {
-                        if (pos + cw >= n) {
-                                quote = 0;
-                                pos += cw;
-                                continue; /* an escape at the end is dropped */
-                        }
-                        if (buf_append(&w, rest + pos, cw) < 0)
-                                oom();
-                        pos += cw;
-                        cw = dftext_rune(rest + pos, n - pos, &r);
-                }
-                if (buf_append(&w, rest + pos, cw) < 0)
-                        oom();
-                pos += cw;
-        }
-        if ((in_word || quote) && (blank_ok || w.len))
-                strvb_consume(&words, buf_steal(&w));
-        buf_done(&w);
-        return strvb_steal(&words);
-}
-
-/* Splits at runs of the parser's blanks (\t \v \f \r space), as regexp.Split does. */
-static char **split_blanks(const char *s, size_t max)
-{
-        struct strvb v = {0};
-        while (*s) {
-                size_t n = 0;
-                if (max && v.n + 1 == max)
-                        n = strlen(s);
-                else
-                        while (s[n] && !dftext_is_blank(s[n]))
-                                n++;
-                strvb_consume(&v, xstrndup(s, n));
-                s += n;
-                while (dftext_is_blank(*s))
-                        s++;
-        }
-        return strvb_steal(&v);
-}
-
-/* ---- line parsers (BuildKit's line_parsers.go), filling inst->args and inst->json ---- */
-
-static int json_or(struct parser *p, struct df_inst *inst, const char *rest, bool to_list,
-                   struct lerr **err)
-{
-        struct slice t = trim_left((struct slice){rest, strlen(rest)});
-        char **v = NULL;
-        int r = t.n && t.p[0] == '[' ? jsonargs_parse(t.p, t.n, &v) : -EBADMSG;
-
-        (void) p;
-        if (r == 0) {
-                inst->args = v;
-                inst->json = true;
-                return 0;
-        }
-        if (r == -EINVAL)
-                return lerr_set(err, EINVAL,
-                                "when using JSON array syntax, arrays must be comprised of "
-                                "strings only");
-        if (r == -EILSEQ)
-                return lerr_set(err, EINVAL, "JSON arguments cannot hold a NUL character");
-        if (to_list)
-                inst->args = split_blanks(rest, 0);
-        else if (*rest)
-                strv_push(&inst->args, rest);
-        if (t.n && t.p[0] == '[')
-                warn(p->df, p->cur_line,
-                     "JSON-looking arguments are not valid JSON, shell form used: '%s'", rest);
-        return 0;
-}
-
-static int name_val(struct df_inst *inst, const char *rest, struct lerr **err)
-{
-        _cleanup_(strv_freep) char **words = parse_words(rest, inst->escape);
-        const char *what = df_kind_name(inst->kind);
-
-        if (!words[0])
-                return 0;
-        if (!strchr(words[0], '=')) {
-                /* legacy "KEY value": the value is the rest of the line as written */
-                _cleanup_(strv_freep) char **parts = split_blanks(rest, 2);
-                if (strv_length(parts) < 2)
-                        return lerr_set(err, EINVAL, "%s must have two arguments", what);
-                strv_push(&inst->args, parts[0]);
-                strv_push(&inst->args, parts[1]);
-                strv_push(&inst->args, "");
-                return 0;
-        }
-        struct strvb args = {0};
-        strv_foreach (w, words) {
-                const char *eq = strchr(w, '=');
-                if (!eq) {
-                        _cleanup_free_ char *q = dftext_quote(w, strlen(w), 80);
-                        strvb_done(&args);
-                        return lerr_set(err, EINVAL,
-                                        "syntax error - can't find = in '%s'. Must be of the "
-                                        "form: name=value",
-                                        q);
-                }
-                strvb_consume(&args, xstrndup(w, (size_t) (eq - w)));
-                strvb_push(&args, eq + 1);
-                strvb_push(&args, "=");
-        }
-        inst->args = strvb_steal(&args);
-        return 0;
-}
-
-static int health_config(struct parser *p, struct df_inst *inst, const char *rest,
-                         struct lerr **err)
-{
-        size_t n = strlen(rest), sep = 0, k;
-
-        while (sep < n && !dftext_space_len(rest + sep, n - sep)) {
-                uint32_t r;
-                sep += dftext_rune(rest + sep, n - sep, &r);
-        }
-        if (sep == 0)
-                return 0;
-        size_t next = sep;
-        while (next < n && (k = dftext_space_len(rest + next, n - next)))
-                next += k;
-        struct df_inst tmp = {.kind = DF_HEALTHCHECK};
-        int r = json_or(p, &tmp, rest + next, false, err);
-        if (r < 0)
-                return r;
-        struct strvb args = {0};
-        strvb_consume(&args, xstrndup(rest, sep));
-        strv_foreach (a, tmp.args)
-                strvb_push(&args, a);
-        strv_free(tmp.args);
-        inst->args = strvb_steal(&args);
-        inst->json = tmp.json;
-        return 0;
-}
-
-static int node_from_line(struct parser *p, const char *line, unsigned depth, struct df_inst **ret,
-                          struct lerr **err);
-
-static int line_args(struct parser *p, struct df_inst *inst, const char *rest, unsigned depth,
-                     struct lerr **err)
-{
-        switch (inst->kind) {
-        case DF_ADD:
-        case DF_COPY:
-        case DF_VOLUME:
-                return json_or(p, inst, rest, true, err);
-        case DF_CMD:
-        case DF_ENTRYPOINT:
-        case DF_RUN:
-        case DF_SHELL:
-                return *rest ? json_or(p, inst, rest, false, err) : 0;
-        case DF_ARG:
-                inst->args = parse_words(rest, inst->escape);
-                return 0;
-        case DF_ENV:
-        case DF_LABEL:
-                return name_val(inst, rest, err);
-        case DF_EXPOSE:
-        case DF_FROM:
-                inst->args = split_blanks(rest, 0);
-                return 0;
-        case DF_HEALTHCHECK:
-                return health_config(p, inst, rest, err);
-        case DF_MAINTAINER:
-        case DF_STOPSIGNAL:
-        case DF_USER:
-        case DF_WORKDIR:
-                if (*rest)
-                        strv_push(&inst->args, rest);
-                return 0;
-        case DF_ONBUILD: {
-                if (!*rest)
-                        return 0;
-                struct df_inst *child = NULL;
-                int r = node_from_line(p, rest, depth + 1, &child, err);
-                if (r < 0)
-                        return r;
-                inst->u.onbuild.trigger = child;
-                struct strvb args = {0};
-                strvb_push(&args, child->keyword);
-                strv_foreach (a, child->args)
-                        strvb_push(&args, a);
-                inst->args = strvb_steal(&args);
-                return 0;
-        }
-        case DF_KIND_COUNT:
-                return 0; /* unknown instruction: reported by the instruction pass */
-        }
-        return 0;
-}
-
-/* BuildKit's newNodeFromLine: the instruction word, its flags, its arguments. */
-static int node_from_line(struct parser *p, const char *line, unsigned depth, struct df_inst **ret,
-                          struct lerr **err)
-{
-        _cleanup_(df_inst_freep) struct df_inst *inst = xcalloc(1, sizeof(*inst));
-        struct slice t = trim_right(trim_left((struct slice){line, strlen(line)}));
-        size_t k = 0;
-        enum df_kind kind;
-
-        while (k < t.n && !dftext_is_blank(t.p[k]))
-                k++;
-        inst->keyword = xstrndup(t.p, k);
-        inst->original = xstrndup(t.p, t.n);
-        inst->escape = p->escape;
-        inst->kind = df_kind_from_name(inst->keyword, &kind) == 0 ? kind : KIND_UNKNOWN;
-        if (inst->kind == DF_ONBUILD && depth > 0)
-                return lerr_set(err, EINVAL,
-                                "chaining ONBUILD via 'ONBUILD ONBUILD' isn't allowed");
-
-        _cleanup_free_ char *rest = NULL;
-        struct strvb flags = {0};
-        if (k < t.n) {
-                while (k < t.n && dftext_is_blank(t.p[k]))
-                        k++;
-                size_t a = extract_flags(t.p + k, t.n - k, p->escape, &flags);
-                struct slice r = trim_right(trim_left((struct slice){t.p + k + a, t.n - k - a}));
-                rest = xstrndup(r.p, r.n);
-        } else
-                rest = xstrdup("");
-        inst->flags = strvb_steal(&flags);
-        /* line_args sets or appends to args */
-        strv_free(inst->args);
-        inst->args = NULL;
-        int r = line_args(p, inst, rest, depth, err);
-        if (r < 0)
-                return r;
-        if (!inst->args)
-                inst->args = xcalloc(1, sizeof(char *));
-        *ret = TAKE_PTR(inst);
-        return 0;
 }
 
 /* ---- heredocs ---- */
@@ -611,13 +262,13 @@ static int read_heredoc_bodies(struct parser *p, struct df_inst *inst, unsigned 
         for (size_t i = 0; i < inst->n_heredocs; i++) {
                 struct df_heredoc *h = &inst->heredocs[i];
                 struct buf body = BUF_INIT(DOCKERFILE_MAX_BYTES);
-                struct slice l;
+                struct dfslice l;
                 bool done = false;
                 size_t nlen = strlen(h->name);
 
                 while (!done && next_line(p, &l)) {
                         p->line++;
-                        struct slice t = trim_newline(l);
+                        struct dfslice t = trim_newline(l);
                         if (h->chomp)
                                 while (t.n && t.p[0] == '\t') {
                                         t.p++;
@@ -642,16 +293,16 @@ static int read_heredoc_bodies(struct parser *p, struct df_inst *inst, unsigned 
 
 /* ---- the first pass: logical lines into lexed instructions ---- */
 
-static int process_line(struct parser *p, struct slice raw, bool first, struct slice *ret,
+static int process_line(struct parser *p, struct dfslice raw, bool first, struct dfslice *ret,
                         struct lerr **err)
 {
-        struct slice t = trim_newline(raw);
+        struct dfslice t = trim_newline(raw);
         if (first)
-                t = trim_left(t);
+                t = dfslice_trim_left(t);
         int r = directive(p, t, err);
         if (r < 0)
                 return r;
-        *ret = is_comment(t) ? (struct slice){t.p, 0} : t;
+        *ret = is_comment(t) ? (struct dfslice){t.p, 0} : t;
         return 0;
 }
 
@@ -663,10 +314,10 @@ static void append_inst(struct dockerfile *df, struct df_inst *inst)
 
 /* Reads one instruction starting with line `first_raw`; *ret is NULL for nothing (blank or
  * comment lines). */
-static int read_instruction(struct parser *p, struct slice first_raw, struct df_inst **ret,
+static int read_instruction(struct parser *p, struct dfslice first_raw, struct df_inst **ret,
                             struct lerr **err)
 {
-        struct slice t, l;
+        struct dfslice t, l;
         struct buf line = BUF_INIT(DOCKERFILE_MAX_BYTES);
         bool empty_continuation = false;
         int r;
@@ -691,7 +342,7 @@ static int read_instruction(struct parser *p, struct slice first_raw, struct df_
                 p->line++;
                 if (is_comment(trim_newline(l)))
                         continue;
-                if (trim_left(t).n == 0) {
+                if (dfslice_trim_left(t).n == 0) {
                         empty_continuation = true;
                         continue;
                 }
@@ -702,19 +353,21 @@ static int read_instruction(struct parser *p, struct slice first_raw, struct df_
         unsigned last = p->line;
         _cleanup_free_ char *text = buf_steal(&line);
         _cleanup_(df_inst_freep) struct df_inst *inst = NULL;
-        p->cur_line = first;
-        r = node_from_line(p, text, 0, &inst, err);
+        struct dfsplit sp = {.escape = p->escape, .df = p->df, .line = first};
+        r = dfsplit_node(&sp, text, 0, &inst, err);
         if (r < 0) {
                 _cleanup_free_ char *msg = xstrdup(lerr_message(*err));
-                struct slice o = trim_right(trim_left((struct slice){text, strlen(text)}));
+                struct dfslice o =
+                        dfslice_trim_right(dfslice_trim_left((struct dfslice){text, strlen(text)}));
                 _cleanup_free_ char *orig = xstrndup(o.p, o.n);
                 return parse_error(p, first, last, orig, err, lerr_code(*err), "%s", msg);
         }
         inst->line = first;
         inst->end_line = last;
         if (empty_continuation)
-                warn(p->df, first, "empty continuation line in '%s' (Docker will reject these)",
-                     inst->original);
+                dockerfile_warn(p->df, first,
+                                "empty continuation line in '%s' (Docker will reject these)",
+                                inst->original);
         if (can_contain_heredoc(inst) && strstr(text, "<<")) {
                 r = heredocs_from_line(text, inst, err);
                 if (r >= 0)
@@ -729,7 +382,7 @@ static int read_instruction(struct parser *p, struct slice first_raw, struct df_
 
 static int lex_all(struct parser *p, struct lerr **err)
 {
-        struct slice l;
+        struct dfslice l;
 
         while (next_line(p, &l)) {
                 struct df_inst *inst = NULL;
@@ -820,11 +473,12 @@ static int build_stages(struct parser *p, struct lerr **err)
                         };
                         for (size_t s = 0; inst->u.from.name && s < df->n_stages; s++)
                                 if (streq_ptr(df->stages[s].name, inst->u.from.name))
-                                        warn(df, inst->line,
-                                             "stage name '%s' is used more than once (line %u "
-                                             "and line %u)",
-                                             inst->u.from.name, df->stages[s].from->line,
-                                             inst->line);
+                                        dockerfile_warn(
+                                                df, inst->line,
+                                                "stage name '%s' is used more than once (line %u "
+                                                "and line %u)",
+                                                inst->u.from.name, df->stages[s].from->line,
+                                                inst->line);
                         df->n_stages++;
                         continue;
                 }
@@ -837,7 +491,8 @@ static int build_stages(struct parser *p, struct lerr **err)
                 st->insts = dftext_grow(st->insts, st->n_insts, sizeof(*st->insts));
                 st->insts[st->n_insts++] = inst;
                 if (inst->kind == DF_MAINTAINER)
-                        warn(df, inst->line, "MAINTAINER is deprecated: use a label instead");
+                        dockerfile_warn(df, inst->line,
+                                        "MAINTAINER is deprecated: use a label instead");
         }
         if (df->n_stages == 0)
                 return parse_error(p, 0, 0, NULL, err, EINVAL,

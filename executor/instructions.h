@@ -64,7 +64,8 @@ struct df_heredoc {
         bool chomp;    /* "<<-": leading tabs of each body line are stripped */
 };
 
-/* A RUN, CMD or ENTRYPOINT command line. */
+/* A RUN, CMD or ENTRYPOINT command line. "ENTRYPOINT []" is an empty exec form (Docker then
+ * stores no entrypoint); "CMD []" an empty command. */
 struct df_cmdline {
         bool json;   /* exec form; otherwise shell form */
         char **args; /* exec form: the array (maybe empty); shell form: the text as one element,
@@ -187,7 +188,10 @@ struct df_inst {
         char *original;     /* the text with continuation lines joined, trimmed: Docker's
                              * history created_by; no heredoc bodies */
         char **flags;       /* "--name=value" as written, quotes removed, in order */
-        char **args;        /* raw arguments as the line parser split them */
+        char **args;        /* raw (unexpanded) arguments as BuildKit's line parsers split
+                             * them: words or the JSON array; ENV and LABEL: key, value and
+                             * "=" (or "" for the legacy "KEY value" form) per pair; ONBUILD:
+                             * the trigger's keyword then its arguments */
         bool json;          /* arguments in JSON (exec) form */
         struct df_heredoc *heredocs;
         size_t n_heredocs;
