@@ -188,10 +188,13 @@ static int json_or(const struct dfsplit *p, struct df_inst *inst, const char *re
                 inst->args = split_blanks(rest, 0);
         else if (*rest)
                 strv_push(&inst->args, rest);
-        if (t.n && t.p[0] == '[')
+        if (t.n && t.p[0] == '[') {
+                _cleanup_free_ char *q = dftext_quote(rest, strlen(rest), 80);
                 dockerfile_warn(p->df, p->line,
-                                "JSON-looking arguments are not valid JSON, shell form used: '%s'",
-                                rest);
+                                "arguments look like JSON but are not valid JSON, so they are "
+                                "taken as plain text: '%s'",
+                                q);
+        }
         return 0;
 }
 

@@ -282,12 +282,14 @@ static int ex_copy(const struct ex *x, struct df_inst *inst, struct lerr **err)
         for (size_t i = 0; r >= 0 && i < c->n_inlines; i++)
                 if (c->inlines[i].expand)
                         r = ex_str(&raw, &c->inlines[i].data, err);
-        if (r >= 0 && c->chmod && !strchr(c->chmod, '$')) {
+        /* at plan time a value still holding '$' is not known yet */
+        bool final = !(x->flags & EXPAND_KEEP_UNSET);
+        if (r >= 0 && c->chmod && (final || !strchr(c->chmod, '$'))) {
                 bool octal;
                 uint32_t mode;
                 r = df_chmod_parse(c->chmod, &octal, &mode, err);
         }
-        if (r >= 0 && c->checksum && !strchr(c->checksum, '$'))
+        if (r >= 0 && c->checksum && (final || !strchr(c->checksum, '$')))
                 r = df_checksum_check(c->checksum, c->sources, err);
         return r;
 }

@@ -197,6 +197,50 @@ static void test_build_time_expansion(void)
         lerr_free(err);
 }
 
+/* values that can only be checked once expanded are checked by the build-time expansion */
+static void test_build_time_checks(void)
+{
+        _cleanup_(dockerfile_freep) struct dockerfile *df =
+                parse("FROM base\nCOPY --chmod=$MODE a /b\nADD --checksum=$SUM $URL /\n");
+        if (!ok(df != NULL, "parse build-time checks"))
+                return;
+        char *good[] = {
+                "MODE=0644", "URL=https://example.com/a.tgz",
+                "SUM=sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d",
+                NULL};
+        char *bad[] = {"MODE=999", "URL=file.tgz", "SUM=sha256:00", NULL};
+        struct expand_strv_env ge, be;
+        struct df_inst *x = NULL;
+        struct lerr *err = NULL;
+
+        expand_strv_env_init(&ge, good);
+        expand_strv_env_init(&be, bad);
+        is_int(df_inst_expand(df->stages[0].insts[0], &ge.env, 0, &x, &err), 0, "good chmod");
+        is_str(x ? x->u.copy.chmod : NULL, "0644", "chmod expanded");
+        df_inst_free(x);
+        x = NULL;
+        is_int(df_inst_expand(df->stages[0].insts[1], &ge.env, 0, &x, &err), 0, "good checksum");
+        df_inst_free(x);
+        x = NULL;
+        is_int(df_inst_expand(df->stages[0].insts[0], &be.env, 0, &x, &err), -EINVAL, "bad chmod");
+        is_str(lerr_message(err),
+               "invalid chmod parameter '999': it should be an octal string between 0 and 07777 "
+               "or a symbolic mode",
+               "bad chmod message");
+        lerr_free(err);
+        err = NULL;
+        is_int(df_inst_expand(df->stages[0].insts[1], &be.env, 0, &x, &err), -EINVAL,
+               "checksum on a local source");
+        is_str(lerr_message(err), "checksum requires HTTP(S) or Git sources", "checksum message");
+        lerr_free(err);
+        err = NULL;
+        /* at plan time, unknown values are left for later */
+        is_int(df_inst_expand(df->stages[0].insts[0], NULL, EXPAND_KEEP_UNSET, &x, &err), 0,
+               "unknown chmod at plan time");
+        is_str(x ? x->u.copy.chmod : NULL, "$MODE", "kept as written");
+        df_inst_free(x);
+}
+
 static void test_vars(void)
 {
         char *args[] = {"HTTP_PROXY=http://p:3128", "no_proxy=localhost", "V=given", "BARE", NULL};
@@ -503,6 +547,7 @@ int main(void)
         test_triggers();
         test_run_script();
         test_build_time_expansion();
+        test_build_time_checks();
         test_vars();
         test_expose();
         test_chmod_platform();
