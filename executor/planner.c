@@ -14,7 +14,7 @@
 #include "executor/dftext.h"
 #include "executor/dockerfile.h"
 #include "executor/expand.h"
-#include "executor/platform.h"
+#include "registry/platform.h"
 #include "executor/vars.h"
 
 void plan_free(struct plan *p)
@@ -132,7 +132,7 @@ static int stage_platform(struct plan *p, struct plan_stage *s, struct lerr **er
         r = platform_parse(v, &pl, err);
         if (r < 0)
                 return dockerfile_inst_wrap(p->df->filename, from, err);
-        s->platform = platform_format(&pl);
+        s->platform = platform_string(&pl);
         platform_done(&pl);
         return 0;
 }
@@ -247,8 +247,8 @@ static int set_platforms(struct plan *p, const struct plan_params *params, struc
                         if (r < 0)
                                 return lerr_wrap(err, "%s platform", what[i]);
                 } else
-                        platform_host(&pl);
-                *dst[i] = platform_format(&pl);
+                        platform_default(&pl);
+                *dst[i] = platform_string(&pl);
                 platform_done(&pl);
         }
         return 0;

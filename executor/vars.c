@@ -11,7 +11,7 @@
 #include "common/strv.h"
 #include "executor/dftext.h"
 #include "executor/expand.h"
-#include "executor/platform.h"
+#include "registry/platform.h"
 
 struct kv {
         char *key;
@@ -181,8 +181,8 @@ static int add_platform(struct vars *g, const char *prefix, const char *spec, st
         int r = platform_parse(spec, &p, err);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *full = platform_format(&p);
-        const char *values[] = {full, p.os, p.arch, p.variant};
+        _cleanup_free_ char *full = platform_string(&p);
+        const char *values[] = {full, p.os, p.arch, p.variant ? p.variant : ""};
         const char *suffix[] = {"PLATFORM", "OS", "ARCH", "VARIANT"};
         for (size_t i = 0; i < ARRAY_SIZE(values); i++) {
                 _cleanup_free_ char *name = xasprintf("%s%s", prefix, suffix[i]);

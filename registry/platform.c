@@ -90,6 +90,21 @@ static const char *const known_os[] = {"aix",     "android", "darwin",  "dragonf
                                        "illumos", "ios",     "js",      "linux",     "netbsd",
                                        "openbsd", "plan9",   "solaris", "wasip1",    "windows"};
 
+static const char *const known_arch[] = {
+        "386",       "amd64",       "amd64p32", "arm",    "armbe",   "arm64",
+        "arm64be",   "loong64",     "mips",     "mipsle", "mips64",  "mips64le",
+        "mips64p32", "mips64p32le", "ppc",      "ppc64",  "ppc64le", "riscv",
+        "riscv64",   "s390",        "s390x",    "sparc",  "sparc64", "wasm",
+};
+
+static bool in_list(const char *s, const char *const *l, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (strcasecmp(s, l[i]) == 0)
+                        return true;
+        return false;
+}
+
 static bool is_known_os(const char *s)
 {
         for (size_t i = 0; i < ARRAY_SIZE(known_os); i++)
@@ -140,6 +155,13 @@ int platform_parse(const char *s, struct platform *ret, struct lerr **err)
                         p.variant = xstrndup(parts[2], lens[2]);
         }
         platform_normalize(&p);
+        /* a typo ("linux/amd46") would otherwise only show up as "no match" in an index */
+        if (!is_known_os(p.os) || !in_list(p.arch, known_arch, ARRAY_SIZE(known_arch))) {
+                platform_done(&p);
+                return lerr_set(
+                        err, EINVAL,
+                        "invalid platform '%.80s': unknown operating system or architecture", s);
+        }
         *ret = p;
         return 0;
 }

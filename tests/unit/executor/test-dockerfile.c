@@ -20,7 +20,7 @@
 #include "executor/options.h"
 #include "executor/plan_print.h"
 #include "executor/planner.h"
-#include "executor/platform.h"
+#include "registry/platform.h"
 #include "executor/vars.h"
 #include "tap.h"
 
@@ -381,7 +381,7 @@ static void test_chmod_platform(void)
                         lerr_free(err);
                         continue;
                 }
-                _cleanup_free_ char *f = platform_format(&p);
+                _cleanup_free_ char *f = platform_string(&p);
                 is_str(f, plats[i].out, "platform '%s' normalized", plats[i].in);
                 platform_done(&p);
         }
