@@ -337,7 +337,8 @@ static void rm_rf_tests(void)
         unlinkat(dfd, "wide", AT_REMOVEDIR);
 
         /* A mount point below: never emptied. Needs a private mount namespace. */
-        if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0) {
+        if (unshare(CLONE_NEWNS) == 0 &&
+            mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == 0) {
                 /* fds opened before unshare() still see the old namespace's mounts */
                 close(dfd);
                 char *rp = xasprintf("%s/root", base);
