@@ -170,7 +170,9 @@ static int run(struct extractor *x, struct lerr **err)
                 r = archive_read_next_header(x->a, &x->e);
                 if (r == ARCHIVE_EOF)
                         break;
-                if (r < ARCHIVE_WARN) /* WARN: a name not in the locale's charset, kept as bytes */
+                /* WARN: a name not in the locale's charset, kept as bytes. RETRY: a damaged
+                 * header libarchive would skip to resynchronize: refused, a layer is exact. */
+                if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
                         return read_error(x, last, err);
                 if (++x->st.entries > max)
                         return lerr_set(err, E2BIG, "the layer has more than %ju entries",

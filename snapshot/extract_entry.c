@@ -242,7 +242,7 @@ static int write_data(struct extractor *x, const struct target *t, int fd, struc
                 int r = archive_read_data_block(x->a, &buf, &size, &off);
                 if (r == ARCHIVE_EOF)
                         break;
-                if (r < ARCHIVE_WARN) {
+                if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
                         if (xin_failed(x->in, err) < 0)
                                 return lerr_wrap(err, "read the content of '%s'",
                                                  extract_show(x, 0, t->canon));

@@ -146,18 +146,23 @@ static int gzip_next_member(struct xin *in)
         return 0;
 }
 
+/* The producers below return what they have as soon as the input they hold is used up (so a
+ * slowly fed pipe streams), and a failure only once the good output before it was handed over:
+ * in->errnum then makes the next call fail. */
 static ssize_t produce_gzip(struct xin *in, char *out, size_t cap)
 {
         in->z.next_out = (Bytef *) out;
         in->z.avail_out = (uInt) cap;
-        while (in->z.avail_out > 0) {
+        while (in->z.avail_out > 0 && !in->errnum) {
                 if (in->z.avail_in == 0) {
+                        if (in->z.avail_out < cap)
+                                break;
                         ssize_t n = raw_fill(in);
                         if (n < 0)
-                                return n;
+                                break;
                         if (n == 0) {
                                 if (!in->member_done)
-                                        return fail(in, EBADMSG,
+                                        (void) fail(in, EBADMSG,
                                                     "decompress gzip: unexpected end of data");
                                 break;
                         }
@@ -165,9 +170,8 @@ static ssize_t produce_gzip(struct xin *in, char *out, size_t cap)
                         in->z.avail_in = (uInt) n;
                 }
                 if (in->member_done) {
-                        int r = gzip_next_member(in);
-                        if (r < 0)
-                                return r;
+                        if (gzip_next_member(in) < 0)
+                                break;
                         if (in->member_done)
                                 continue; /* only zeros so far */
                 }
@@ -175,26 +179,29 @@ static ssize_t produce_gzip(struct xin *in, char *out, size_t cap)
                 if (zr == Z_STREAM_END)
                         in->member_done = true;
                 else if (zr == Z_MEM_ERROR)
-                        return fail(in, ENOMEM, "decompress gzip: out of memory");
+                        (void) fail(in, ENOMEM, "decompress gzip: out of memory");
                 else if (zr != Z_OK && zr != Z_BUF_ERROR)
-                        return fail(in, EBADMSG, "decompress gzip: %s",
+                        (void) fail(in, EBADMSG, "decompress gzip: %s",
                                     in->z.msg ? in->z.msg : "corrupt data");
         }
-        return (ssize_t) (cap - in->z.avail_out);
+        size_t got = cap - in->z.avail_out;
+        return got > 0 || !in->errnum ? (ssize_t) got : -in->errnum;
 }
 
 #ifdef HAVE_ZSTD
 static ssize_t produce_zstd(struct xin *in, char *out, size_t cap)
 {
         ZSTD_outBuffer ob = {.dst = out, .size = cap, .pos = 0};
-        while (ob.pos < ob.size) {
+        while (ob.pos < ob.size && !in->errnum) {
                 if (in->raw_pos == in->raw_len) {
+                        if (ob.pos > 0)
+                                break;
                         ssize_t n = raw_fill(in);
                         if (n < 0)
-                                return n;
+                                break;
                         if (n == 0) {
                                 if (!in->frame_done)
-                                        return fail(in, EBADMSG,
+                                        (void) fail(in, EBADMSG,
                                                     "decompress zstd: unexpected end of data");
                                 break;
                         }
@@ -203,10 +210,11 @@ static ssize_t produce_zstd(struct xin *in, char *out, size_t cap)
                 size_t zr = ZSTD_decompressStream(in->zs, &ob, &ib);
                 in->raw_pos = ib.pos;
                 if (ZSTD_isError(zr))
-                        return fail(in, EBADMSG, "decompress zstd: %s", ZSTD_getErrorName(zr));
-                in->frame_done = zr == 0;
+                        (void) fail(in, EBADMSG, "decompress zstd: %s", ZSTD_getErrorName(zr));
+                else
+                        in->frame_done = zr == 0;
         }
-        return (ssize_t) ob.pos;
+        return ob.pos > 0 || !in->errnum ? (ssize_t) ob.pos : -in->errnum;
 }
 #endif
 

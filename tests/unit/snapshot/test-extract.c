@@ -14,7 +14,7 @@
 #include "tap.h"
 #include "tarbuild.h"
 
-static char base[] = "/tmp/lading-test-extract-XXXXXX";
+static char *base;
 static int base_fd;
 static const struct extract_options quiet = {.flags = EXTRACT_QUIET};
 
@@ -630,8 +630,7 @@ int main(void)
         /* the writer needs it for non-ASCII names; reading in the C locale is covered by the
          * GNU tar cross-check */
         setlocale(LC_CTYPE, "C.UTF-8");
-        if (!mkdtemp(base))
-                abort();
+        base = tb_scratch("lading-test-extract-XXXXXX");
         base_fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (geteuid() != 0) {
                 printf("1..0 # SKIP extraction tests need root (owners, devices)\n");
@@ -649,9 +648,7 @@ int main(void)
         int r = tap_done();
         if (r == 0) {
                 close(base_fd);
-                int up = open("/tmp", O_RDONLY | O_DIRECTORY);
-                (void) fs_rm_rf_at(up, base + 5);
-                close(up);
+                (void) fs_rm_rf_at(AT_FDCWD, base);
         }
         return r;
 }
