@@ -49,6 +49,8 @@ static int opaque(struct extractor *x, const char *clean, const char *dir, struc
         int r = dircache_get(&x->dc, dir, 0, x->ignore, &dfd, &canon);
         if (r == -EACCES)
                 return skip_ignored(x, clean);
+        if (r == -ENOTDIR)
+                r = 0; /* replaced by a file earlier in the layer: nothing below it to hide */
         if (r < 0)
                 return lerr_errno(err, -r, "opaque directory '%s'", extract_show(x, 0, dir));
         x->st.whiteouts++;
@@ -91,6 +93,8 @@ int extract_whiteout(struct extractor *x, const char *clean, const char *dir, co
         int r = dircache_get(&x->dc, dir, 0, x->ignore, &pfd, &pcanon);
         if (r == -EACCES)
                 return skip_ignored(x, clean);
+        if (r == -ENOTDIR)
+                r = 0; /* umoci writes "d" (now a file), then "d/.wh.x": nothing to remove */
         if (r < 0)
                 return lerr_errno(err, -r, "whiteout '%s'", extract_show(x, 0, clean));
         x->st.whiteouts++;
