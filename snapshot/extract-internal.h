@@ -21,8 +21,8 @@ struct lerr;
 /* ---- extract_input.c: the byte stream fed to libarchive ---- */
 
 #define XIN_RAW_BYTES   (1u << 20) /* one read(2) of the compressed input */
-#define XIN_CHUNK_BYTES (1u << 20) /* one decompressed chunk handed to libarchive */
-#define XIN_CHUNKS      4          /* chunks in flight between the helper thread and libarchive */
+#define XIN_CHUNK_BYTES (1u << 17) /* one decompressed chunk handed to libarchive */
+#define XIN_CHUNKS      8          /* chunks in flight between the helper thread and libarchive */
 
 enum xin_codec {
         XIN_NONE,
@@ -69,10 +69,13 @@ struct dircache {
         unsigned n;  /* fds[0] is root_fd */
         int fds[DIRCACHE_DEPTH];
         size_t ends[DIRCACHE_DEPTH]; /* ends[i]: length of path for fds[i] */
+        bool sgid[DIRCACHE_DEPTH];   /* set-group-ID directory: new entries get its group */
         char path[FS_PATH_MAX_PLUS_ONE];
         /* the last resolution through a symlink */
         char *slow_lex, *slow_canon;
         int slow_fd;
+        bool slow_sgid;
+        bool last_sgid; /* of the directory the last dircache_get() returned */
         /* fds dropped by a flush are closed only at the next dircache_get(), so that the fd a
          * caller is using for the current entry stays valid while it removes things */
         int grave[DIRCACHE_DEPTH + 1];
@@ -129,6 +132,8 @@ struct extractor {
         struct skip_note note_ignored, note_devices, note_xattrs, note_owners, note_other;
         char shown[2][512]; /* names made printable for messages */
         bool is_root;
+        uid_t euid; /* owner of what we create (outside set-group-ID directories) */
+        gid_t egid;
 };
 
 /* Printable form of a name for messages (control bytes as '?', long names shortened). */

@@ -205,7 +205,9 @@ static int extract(int root_fd, int fd, extract_read_fn read_fn, void *userdata,
         int r;
 
         x.ignore = x.o->ignore;
-        x.is_root = geteuid() == 0;
+        x.euid = geteuid();
+        x.egid = getegid();
+        x.is_root = x.euid == 0;
         r = xin_new(fd, read_fn, userdata, !(x.o->flags & EXTRACT_NO_THREADS), &x.in, err);
         if (r < 0)
                 return r;

@@ -30,6 +30,8 @@
  * root-relative path. */
 struct target {
         int pfd;
+        bool psgid;         /* the parent is set-group-ID */
+        bool fresh;         /* created by this entry: owned by euid:egid unless psgid */
         const char *pcanon; /* canonical parent, borrowed from the dircache */
         const char *base;
         char canon[FS_PATH_MAX + NAME_MAX + 2];
@@ -53,6 +55,10 @@ static int set_owner(struct extractor *x, const struct target *t, int fd, struct
                 return 0;
         int64_t uid = archive_entry_uid(x->e), gid = archive_entry_gid(x->e);
         int r;
+        /* most entries are owned by whoever extracts them (root:root in a build): a new file
+         * already is, no need to ask */
+        if (t->fresh && !t->psgid && uid == x->euid && gid == x->egid)
+                return 0;
         if (uid < 0 || gid < 0 || uid >= (int64_t) UINT32_MAX || gid >= (int64_t) UINT32_MAX) {
                 extract_note(&x->st.skipped_owners, &x->note_owners,
                              "'%s': uid/gid %jd:%jd out of range", t->canon, (intmax_t) uid,
@@ -287,6 +293,7 @@ static int regular_entry(struct extractor *x, struct target *t, struct lerr **er
         }
         if (fd < 0)
                 return lerr_errno(err, errno, "create '%s'", extract_show(x, 0, t->canon));
+        t->fresh = true;
         int r = write_data(x, t, fd, err);
         if (r >= 0)
                 r = set_meta(x, t, fd, AE_IFREG, true, err);
@@ -314,6 +321,7 @@ static int defer_dir(struct extractor *x, const char *canon, bool set_mode)
 
 static int dir_entry(struct extractor *x, struct target *t, struct lerr **err)
 {
+        t->fresh = true;
         if (mkdirat(t->pfd, t->base, 0700) < 0) {
                 struct stat st;
                 if (errno != EEXIST)
@@ -321,9 +329,11 @@ static int dir_entry(struct extractor *x, struct target *t, struct lerr **err)
                                           extract_show(x, 0, t->canon));
                 if (fstatat(t->pfd, t->base, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         return lerr_errno(err, errno, "stat '%s'", extract_show(x, 0, t->canon));
+                t->fresh = false;
                 if (!S_ISDIR(st.st_mode)) {
                         /* a directory over a file or a symlink replaces it; over a directory it
                          * keeps the contents and only its metadata changes */
+                        t->fresh = true;
                         int r = extract_remove(x, t->pfd, t->base, t->canon, err);
                         if (r < 0)
                                 return r;
@@ -365,6 +375,7 @@ static int symlink_entry(struct extractor *x, struct target *t, struct lerr **er
         }
         if (r < 0)
                 return lerr_errno(err, errno, "create symlink '%s'", extract_show(x, 0, t->canon));
+        t->fresh = true;
         r = set_meta(x, t, -1, AE_IFLNK, true, err);
         if (r < 0)
                 return r;
@@ -392,6 +403,7 @@ static int special_entry(struct extractor *x, struct target *t, mode_t type, str
         if (r < 0)
                 return lerr_errno(err, errno, "create device node '%s'",
                                   extract_show(x, 0, t->canon));
+        t->fresh = true;
         r = set_meta(x, t, -1, type, true, err);
         if (r < 0)
                 return r;
@@ -424,6 +436,8 @@ static int locate(struct extractor *x, const char *clean, unsigned flags, struct
 {
         _cleanup_free_ char *dir = split(clean, &t->base);
         int r = dircache_get(&x->dc, dir, flags, x->ignore, &t->pfd, &t->pcanon);
+        t->psgid = x->dc.last_sgid;
+        t->fresh = false;
         if (r == -EACCES)
                 return 0;
         if (r < 0)
@@ -519,6 +533,7 @@ static int root_entry(struct extractor *x, mode_t type, struct lerr **err)
                 return lerr_set(err, EINVAL, "entry '%s' names the root but is not a directory",
                                 extract_show(x, 0, archive_entry_pathname(x->e)));
         struct target t = {.pfd = x->root_fd, .pcanon = "", .base = ".", .canon = "/"};
+        /* .fresh = false: the root exists, its owner is set from the entry */
         _cleanup_close_ int fd = openat(x->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return lerr_errno(err, errno, "open the root");

@@ -18,11 +18,19 @@
 #include "common/macros.h"
 #include "snapshot/ignore.h"
 
+/* New entries in a set-group-ID directory take its group, not the creator's. */
+static bool is_sgid(int fd)
+{
+        struct stat st;
+        return fstat(fd, &st) < 0 || (st.st_mode & S_ISGID); /* unknown: assume it is */
+}
+
 void dircache_init(struct dircache *dc, int root_fd)
 {
         *dc = (struct dircache){.root_fd = root_fd, .n = 1, .slow_fd = -EBADF};
         dc->fds[0] = root_fd;
         dc->ends[0] = 0;
+        dc->sgid[0] = is_sgid(root_fd);
         dc->path[0] = '\0';
 }
 
@@ -88,6 +96,7 @@ static unsigned common_level(const struct dircache *dc, const char *dir, size_t 
 
 static void push(struct dircache *dc, int fd, const char *name, size_t nlen)
 {
+        dc->sgid[dc->n] = is_sgid(fd);
         size_t at = dc->ends[dc->n - 1];
         if (at > 0)
                 dc->path[at++] = '/';
@@ -148,6 +157,8 @@ static int slow_get(struct dircache *dc, const char *dir, unsigned flags,
         dc->slow_lex = xstrdup(dir);
         dc->slow_canon = full;
         dc->slow_fd = TAKE_FD(fd);
+        dc->slow_sgid = is_sgid(dc->slow_fd);
+        dc->last_sgid = dc->slow_sgid;
         *ret_fd = dc->slow_fd;
         *ret_canon = dc->slow_canon;
         return 1;
@@ -162,6 +173,7 @@ int dircache_get(struct dircache *dc, const char *dir, unsigned flags,
         if (len > FS_PATH_MAX)
                 return -ENAMETOOLONG;
         if (dc->slow_lex && streq(dc->slow_lex, dir)) {
+                dc->last_sgid = dc->slow_sgid;
                 *ret_fd = dc->slow_fd;
                 *ret_canon = dc->slow_canon;
                 return 1;
@@ -214,6 +226,7 @@ int dircache_get(struct dircache *dc, const char *dir, unsigned flags,
         *ret_fd = dc->fds[dc->n - 1];
         *ret_canon = dc->path;
         dc->last_fast = true;
+        dc->last_sgid = dc->sgid[dc->n - 1];
         return 1;
 }
 

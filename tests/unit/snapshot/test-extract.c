@@ -62,6 +62,10 @@ static void entry_types(void)
         TB(t, .name = "dev/null", .type = AE_IFCHR, .mode = 0666, .major = 1, .minor = 3);
         TB(t, .name = "dev/loop0", .type = AE_IFBLK, .mode = 0660, .major = 7, .minor = 0);
         TB(t, .name = "run/fifo", .type = AE_IFIFO, .mode = 0600);
+        TB(t, .name = "srv/", .type = AE_IFDIR, .mode = 02775, .gid = 50);
+        TB(t, .name = "srv/f", .content = "f");
+        TB(t, .name = "srv/sub/", .type = AE_IFDIR, .mode = 0755);
+        TB(t, .name = "srv/l", .type = AE_IFLNK, .link = "f");
         struct extract_stats st = {0};
         extract_ok(root, t, NULL, &st, "every entry type");
         tree_is(root,
@@ -77,6 +81,10 @@ static void entry_types(void)
                 "l rel -> ../../x/y\n"
                 "d 0755 run\n"
                 "p 0600 run/fifo 0:0\n"
+                "d 2775 srv\n"
+                "f 0644 srv/f 'f'\n"
+                "l srv/l -> f\n"
+                "d 0755 srv/sub\n"
                 "d 1777 tmp\n",
                 "tree of every entry type");
         struct stat s;
@@ -98,13 +106,19 @@ static void entry_types(void)
         is_int(s.st_mtim.tv_sec, 1600000000, "root entry mtime");
         fstatat(root, "bin", &s, 0);
         is_int(s.st_mode & 07777, 0755, "implicit parent directory 0755");
-        is_int(st.entries, 11, "stats: entries");
-        is_int(st.files, 2, "stats: files");
-        is_int(st.dirs, 3, "stats: dirs (root, etc, tmp)");
-        is_int(st.symlinks, 2, "stats: symlinks");
+        fstatat(root, "srv/f", &s, AT_SYMLINK_NOFOLLOW);
+        is_int(s.st_gid, 0, "a file in a set-group-ID directory gets the entry's group");
+        fstatat(root, "srv/sub", &s, AT_SYMLINK_NOFOLLOW);
+        is_int(s.st_gid, 0, "so does a directory");
+        fstatat(root, "srv/l", &s, AT_SYMLINK_NOFOLLOW);
+        is_int(s.st_gid, 0, "and a symlink");
+        is_int(st.entries, 15, "stats: entries");
+        is_int(st.files, 3, "stats: files");
+        is_int(st.dirs, 5, "stats: dirs (root, etc, tmp, srv, srv/sub)");
+        is_int(st.symlinks, 3, "stats: symlinks");
         is_int(st.hardlinks, 1, "stats: hardlinks");
         is_int(st.specials, 3, "stats: specials");
-        is_int(st.bytes, 13, "stats: bytes");
+        is_int(st.bytes, 14, "stats: bytes");
         is_int(st.skipped_devices + st.skipped_owners + st.skipped_xattrs, 0, "nothing skipped");
         close(root);
 }
