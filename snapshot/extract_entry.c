@@ -61,8 +61,8 @@ static int set_owner(struct extractor *x, const struct target *t, int fd, struct
                 return 0;
         if (uid < 0 || gid < 0 || uid >= (int64_t) UINT32_MAX || gid >= (int64_t) UINT32_MAX) {
                 extract_note(&x->st.skipped_owners, &x->note_owners,
-                             "'%s': uid/gid %jd:%jd out of range", t->canon, (intmax_t) uid,
-                             (intmax_t) gid);
+                             "'%s': uid/gid %jd:%jd out of range", extract_show(x, 0, t->canon),
+                             (intmax_t) uid, (intmax_t) gid);
                 return 0;
         }
         if (fd >= 0)
@@ -89,16 +89,15 @@ static bool forbidden_xattr(const char *name)
 static int set_one_xattr(struct extractor *x, const struct target *t, int fd, const char *name,
                          const void *value, size_t size, struct lerr **err)
 {
-        int r;
-        if (strlen(name) > EXTRACT_MAX_XATTR_NAME || size > EXTRACT_MAX_XATTR_SIZE) {
-                errno = E2BIG;
-                r = -1;
-        } else if (forbidden_xattr(name)) {
-                errno = EPERM;
-                r = -1;
-        } else if (fd >= 0) {
+        const char *why = NULL;
+        int r = -1;
+        if (strlen(name) > EXTRACT_MAX_XATTR_NAME || size > EXTRACT_MAX_XATTR_SIZE)
+                why = "over the size limits";
+        else if (forbidden_xattr(name))
+                why = "reserved for overlayfs";
+        else if (fd >= 0)
                 r = fsetxattr(fd, name, value, size, 0);
-        } else {
+        else {
                 /* symlinks and device nodes cannot be opened for fsetxattr(); the procfs path of
                  * the parent fd plus the name, not followed, reaches the same inode */
                 char path[64 + NAME_MAX];
@@ -107,10 +106,10 @@ static int set_one_xattr(struct extractor *x, const struct target *t, int fd, co
         }
         if (r == 0)
                 return 0;
-        if (skippable_xattr_errno(errno)) {
+        if (why || skippable_xattr_errno(errno)) {
                 extract_note(&x->st.skipped_xattrs, &x->note_xattrs, "%s on '%s': %s",
                              extract_show(x, 1, name), extract_show(x, 0, t->canon),
-                             strerror(errno));
+                             why ? why : strerror(errno));
                 return 0;
         }
         return lerr_errno(err, errno, "set xattr '%s' of '%s'", extract_show(x, 1, name),
@@ -162,6 +161,24 @@ static void entry_times(struct extractor *x, struct timespec ts[2])
         }
 }
 
+/* chmod of name in dir_fd without following it: glibc does it with fchmodat2 or through an
+ * O_PATH fd and /proc; without either, the caller checked that name is not a symlink. */
+static int chmod_nofollow(int dir_fd, const char *name, mode_t mode)
+{
+        if (fchmodat(dir_fd, name, mode, AT_SYMLINK_NOFOLLOW) == 0)
+                return 0;
+        if (errno != ENOTSUP && errno != EOPNOTSUPP && errno != ENOSYS && errno != ENOENT)
+                return -1;
+        struct stat st;
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -1;
+        if (S_ISLNK(st.st_mode)) {
+                errno = ELOOP;
+                return -1;
+        }
+        return fchmodat(dir_fd, name, mode, 0);
+}
+
 /* Owner, mode, xattrs and times of a file or directory through its fd, of anything else
  * through its parent (fd < 0). Directory times are deferred by the caller. */
 static int set_meta(struct extractor *x, const struct target *t, int fd, mode_t type,
@@ -172,7 +189,7 @@ static int set_meta(struct extractor *x, const struct target *t, int fd, mode_t 
         if (r < 0)
                 return r;
         if (type != AE_IFLNK && !(type == AE_IFDIR && (mode & 0700) != 0700 && !x->is_root)) {
-                r = fd >= 0 ? fchmod(fd, mode) : fchmodat(t->pfd, t->base, mode, 0);
+                r = fd >= 0 ? fchmod(fd, mode) : chmod_nofollow(t->pfd, t->base, mode);
                 if (r < 0)
                         return lerr_errno(err, errno, "set the mode of '%s'",
                                           extract_show(x, 0, t->canon));
@@ -610,7 +627,7 @@ int extract_finish_dirs(struct extractor *x, struct lerr **err)
                 struct stat st;
                 if (fstatat(pfd, t.base, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
                         continue; /* replaced or removed later in the layer */
-                if (d->set_mode && fchmodat(pfd, t.base, d->mode, 0) < 0)
+                if (d->set_mode && chmod_nofollow(pfd, t.base, d->mode) < 0)
                         return lerr_errno(err, errno, "set the mode of '%s'",
                                           extract_show(x, 0, d->path));
                 if (utimensat(pfd, t.base, d->ts, AT_SYMLINK_NOFOLLOW) < 0)

@@ -113,6 +113,10 @@ static ssize_t raw_fill(struct xin *in)
                         n = read(in->fd, in->raw, XIN_RAW_BYTES);
                         if (n >= 0 || (errno != EINTR && errno != EAGAIN))
                                 break;
+                        if (errno == EAGAIN && in->cancel_fd < 0) {
+                                struct pollfd pf = {.fd = in->fd, .events = POLLIN};
+                                (void) poll(&pf, 1, -1);
+                        }
                 }
                 if (n < 0)
                         return fail(in, errno, "read the layer: %s", strerror(errno));
@@ -353,9 +357,17 @@ static int sniff(struct xin *in)
         while (have < 4) {
                 ssize_t n;
                 if (in->fd >= 0) {
-                        do
+                        for (;;) {
                                 n = read(in->fd, p + have, XIN_RAW_BYTES - have);
-                        while (n < 0 && errno == EINTR);
+                                if (n >= 0)
+                                        break;
+                                if (errno == EAGAIN) { /* a non-blocking pipe: wait for data */
+                                        struct pollfd pf = {.fd = in->fd, .events = POLLIN};
+                                        (void) poll(&pf, 1, -1);
+                                } else if (errno != EINTR) {
+                                        break;
+                                }
+                        }
                         if (n < 0)
                                 return fail(in, errno, "read the layer: %s", strerror(errno));
                 } else {

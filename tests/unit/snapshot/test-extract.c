@@ -407,7 +407,7 @@ static void inputs(void)
         const char *filters[] = {"none", "gzip", "zstd"};
         char *want = NULL;
         for (int i = 0; i < 3; i++) {
-                for (int mode = 0; mode < 4; mode++) {
+                for (int mode = 0; mode < 5; mode++) {
                         struct tb *t = sample(filters[i]);
                         tb_close(t);
                         int root = new_root("in");
@@ -417,9 +417,11 @@ static void inputs(void)
                         struct lerr *err = NULL;
                         int r;
                         /* trailing bytes after the tar end are read too (a pipe drains) */
-                        if (mode == 2) {
+                        if (mode == 2 || mode == 4) {
                                 int pfd[2];
                                 pipe2(pfd, O_CLOEXEC);
+                                if (mode == 4) /* reads fail with EAGAIN until data comes */
+                                        fcntl(pfd[0], F_SETFL, O_NONBLOCK);
                                 struct pipe_feed f = {pfd[1], t->data, t->len};
                                 pthread_t th;
                                 pthread_create(&th, NULL, feeder, &f);
@@ -432,7 +434,8 @@ static void inputs(void)
                         } else {
                                 r = tb_extract(root, t, &o, &st, NULL);
                         }
-                        const char *how[] = {"memfd", "memfd, no thread", "pipe", "callback"};
+                        const char *how[] = {"memfd", "memfd, no thread", "pipe", "callback",
+                                             "non-blocking pipe"};
                         if (!is_int(r, 0, "%s via %s", filters[i], how[mode]))
                                 diag("%s", lerr_message(err));
                         is_int(st.in_bytes, t->len, "%s via %s: whole input read", filters[i],
