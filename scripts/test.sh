@@ -100,7 +100,7 @@ fi
 # Bounded fuzzing: any crash, leak or sanitizer report fails the target.
 if [ -d build-fuzz/tests/fuzz ]; then
         for exe in build-fuzz/tests/fuzz/fuzz-*; do
-                [ -x "$exe" ] || continue
+                [ -f "$exe" ] && [ -x "$exe" ] || continue # not meson's fuzz-*.p dirs
                 t=$(basename "$exe" | sed 's/^fuzz-//')
                 corpus=$(find tests/fuzz -type d -path "*/corpus/$t" | head -1)
                 work=$(mktemp -d)
