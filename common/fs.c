@@ -266,6 +266,43 @@ static int walk_step(struct walk *w, char **todo, char *s, char *rest, bool trai
         return 0;
 }
 
+/* Cuts the next component out of *p (NUL-terminating it) and advances *p past the slashes
+ * after it. *trailing: only slashes followed it (a trailing slash). NULL at the end. */
+static char *next_component(char **p, bool *trailing)
+{
+        char *s = *p;
+        while (*s == '/')
+                s++;
+        if (!*s)
+                return NULL;
+        char *e = s;
+        while (*e && *e != '/')
+                e++;
+        *trailing = false;
+        if (*e) {
+                *e++ = '\0';
+                while (*e == '/')
+                        e++;
+                *trailing = *e == '\0';
+        }
+        *p = e;
+        return s;
+}
+
+/* The path named the current directory ("", ".", "a/..", "a/"). */
+static int walk_at_dir(struct walk *w, int flags, enum walk_mode wm, struct walk_result *res)
+{
+        if (wm == WALK_CHASE)
+                return walk_finish_chase(w, "", res);
+        if (flags & O_CREAT)
+                return -EISDIR;
+        int fd = openat(w->fds[w->n - 1], ".", (flags & ~O_NOFOLLOW) | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        res->fd = fd;
+        return 0;
+}
+
 static int walk_run(int root_fd, const char *rel, int flags, mode_t mode, enum walk_mode wm,
                     struct walk_result *res)
 {
@@ -281,35 +318,11 @@ static int walk_run(int root_fd, const char *rel, int flags, mode_t mode, enum w
         }
         r = walk_push(&w, rfd, NULL);
         for (char *p = todo; r >= 0;) {
-                while (*p == '/')
-                        p++;
-                if (!*p) {
-                        /* the path named the current directory ("", ".", "a/..", "a/") */
-                        if (wm == WALK_CHASE) {
-                                r = walk_finish_chase(&w, "", res);
-                                break;
-                        }
-                        if (flags & O_CREAT) {
-                                r = -EISDIR;
-                                break;
-                        }
-                        r = openat(w.fds[w.n - 1], ".", (flags & ~O_NOFOLLOW) | O_CLOEXEC);
-                        if (r >= 0)
-                                res->fd = r;
-                        r = r < 0 ? -errno : 0;
+                bool trailing;
+                char *s = next_component(&p, &trailing);
+                if (!s) {
+                        r = walk_at_dir(&w, flags, wm, res);
                         break;
-                }
-                char *s = p;
-                while (*p && *p != '/')
-                        p++;
-                bool trailing = false;
-                if (*p) {
-                        *p++ = '\0';
-                        char *q = p;
-                        while (*q == '/')
-                                q++;
-                        trailing = *q == '\0';
-                        p = q;
                 }
                 if (streq(s, "."))
                         continue;
@@ -334,6 +347,7 @@ static int walk_run(int root_fd, const char *rel, int flags, mode_t mode, enum w
         free(todo);
         return r;
 }
+
 static long sys_openat2(int dir_fd, const char *rel, int flags, mode_t mode, uint64_t resolve)
 {
         struct open_how how = {
@@ -612,68 +626,77 @@ static int rm_enter(int dir_fd, const char *name, int errnum, dev_t dev, struct 
         return fd;
 }
 
+/* Back from the emptied directory cur to its parent, checked to be the one we came from
+ * (parent: its dev/ino), and removes the emptied directory. Returns the parent's fd. */
+static int rm_go_up(int cur, const struct rm_level *parent, const char *name)
+{
+        struct stat s;
+        int up = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (up < 0)
+                return -errno;
+        if (fstat(up, &s) < 0 || s.st_dev != parent->dev || s.st_ino != parent->ino) {
+                (void) close(up);
+                return -ESTALE; /* the tree was moved while we removed it */
+        }
+        if (unlinkat(up, name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
+                int r = -errno;
+                (void) close(up);
+                return r;
+        }
+        return up;
+}
+
 static int rm_tree(int top_fd)
 {
         struct rm_level *st = NULL;
-        size_t depth = 0, alloc = 0;
+        size_t depth = 0, alloc = 16;
         struct stat s;
-        int r = 0;
+        int r;
 
         int cur = fcntl(top_fd, F_DUPFD_CLOEXEC, 3);
         if (cur < 0)
                 return -errno;
         if (fstat(cur, &s) < 0) {
                 r = -errno;
-                goto out;
+                (void) close(cur);
+                return r;
         }
-        alloc = 16;
         st = xcalloc(alloc, sizeof(*st));
-        st[0] = (struct rm_level){.dev = s.st_dev, .ino = s.st_ino};
-        depth = 1;
+        st[depth++] = (struct rm_level){.dev = s.st_dev, .ino = s.st_ino};
         r = list_names(cur, &st[0].names, &st[0].n);
         while (r >= 0) {
                 struct rm_level *l = &st[depth - 1];
-                if (l->i < l->n) {
-                        const char *name = l->names[l->i++];
-                        if (unlinkat(cur, name, 0) == 0 || errno == ENOENT)
-                                continue;
-                        int fd = rm_enter(cur, name, errno, l->dev, &s);
-                        if (fd <= 0) {
-                                r = fd;
-                                continue;
+                if (l->i == l->n) {
+                        if (depth == 1)
+                                break;
+                        int up = rm_go_up(cur, &st[depth - 2], l->name);
+                        if (up < 0) {
+                                r = up;
+                                break;
                         }
-                        if (depth == alloc) {
-                                alloc *= 2;
-                                st = xreallocarray(st, alloc, sizeof(*st));
-                        }
-                        st[depth++] = (struct rm_level){
-                                .dev = s.st_dev, .ino = s.st_ino, .name = xstrdup(name)};
                         (void) close(cur);
-                        cur = fd;
-                        r = list_names(cur, &st[depth - 1].names, &st[depth - 1].n);
+                        cur = up;
+                        rm_level_done(&st[--depth]);
                         continue;
                 }
-                if (depth == 1)
-                        break;
-                int up = openat(cur, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (up < 0) {
-                        r = -errno;
-                        break;
+                const char *name = l->names[l->i++];
+                if (unlinkat(cur, name, 0) == 0 || errno == ENOENT)
+                        continue;
+                int fd = rm_enter(cur, name, errno, l->dev, &s);
+                if (fd <= 0) {
+                        r = fd;
+                        continue;
                 }
-                if (fstat(up, &s) < 0 || s.st_dev != st[depth - 2].dev ||
-                    s.st_ino != st[depth - 2].ino) {
-                        (void) close(up);
-                        r = -ESTALE; /* the tree was moved while we removed it */
-                        break;
+                if (depth == alloc) {
+                        alloc *= 2;
+                        st = xreallocarray(st, alloc, sizeof(*st));
                 }
+                st[depth++] =
+                        (struct rm_level){.dev = s.st_dev, .ino = s.st_ino, .name = xstrdup(name)};
                 (void) close(cur);
-                cur = up;
-                if (unlinkat(cur, l->name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-                        r = -errno;
-                rm_level_done(l);
-                depth--;
+                cur = fd;
+                r = list_names(cur, &st[depth - 1].names, &st[depth - 1].n);
         }
-out:
         for (size_t i = 0; i < depth; i++)
                 rm_level_done(&st[i]);
         free(st);

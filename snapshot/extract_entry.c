@@ -472,74 +472,87 @@ static int locate(struct extractor *x, const char *clean, unsigned flags, struct
         return 1;
 }
 
-static int hardlink_entry(struct extractor *x, const char *clean, const char *link,
-                          struct lerr **err)
+static int skip_link(struct extractor *x, const char *clean, const char *target)
+{
+        extract_note(&x->st.skipped_ignored, &x->note_ignored, "'%s' (a link to '%s')",
+                     extract_show(x, 0, clean), extract_show(x, 1, target));
+        return 0;
+}
+
+/* A hardlink's target: cleaned, existing, not ignored (by name or by where it really is).
+ * Returns 1 with *ret_fd (a dup of its directory) and *ret_name, 0 to skip, or -errno. */
+static int link_target(struct extractor *x, const char *clean, const char *link, int *ret_fd,
+                       char **ret_name, struct lerr **err)
 {
         _cleanup_free_ char *lclean = NULL;
-        struct target lt, t;
+        struct target lt;
         int r = fs_clean_path(link, &lclean);
         if (r < 0 || !*lclean)
                 return lerr_set(err, EINVAL, "hardlink '%s' to '%s': the target leaves the root",
                                 extract_show(x, 0, clean), extract_show(x, 1, link));
-        if (x->ignore && ignore_list_match(x->ignore, lclean)) {
-                extract_note(&x->st.skipped_ignored, &x->note_ignored, "'%s' (a link to '%s')",
-                             extract_show(x, 0, clean), extract_show(x, 1, lclean));
-                return 0;
-        }
+        if (x->ignore && ignore_list_match(x->ignore, lclean))
+                return skip_link(x, clean, lclean);
         _cleanup_free_ char *ldir = split(lclean, &lt.base);
         r = dircache_get(&x->dc, ldir, 0, x->ignore, &lt.pfd, &lt.pcanon);
         if (r == 0)
                 return lerr_set(err, ENOENT, "hardlink '%s' to '%s': the target does not exist",
                                 extract_show(x, 0, clean), extract_show(x, 1, lclean));
-        if (r == -EACCES) {
-                extract_note(&x->st.skipped_ignored, &x->note_ignored, "'%s' (a link to '%s')",
-                             extract_show(x, 0, clean), extract_show(x, 1, lclean));
-                return 0;
-        }
+        if (r == -EACCES)
+                return skip_link(x, clean, lclean);
         if (r < 0)
                 return lerr_errno(err, -r, "hardlink '%s' to '%s'", extract_show(x, 0, clean),
                                   extract_show(x, 1, lclean));
         r = make_canon(x, &lt, err);
         if (r < 0)
                 return r;
-        if (x->ignore && ignore_list_match(x->ignore, lt.canon)) {
-                extract_note(&x->st.skipped_ignored, &x->note_ignored, "'%s' (a link to '%s')",
-                             extract_show(x, 0, clean), extract_show(x, 1, lt.canon));
-                return 0;
-        }
+        if (x->ignore && ignore_list_match(x->ignore, lt.canon))
+                return skip_link(x, clean, lt.canon);
         /* the next dircache_get may close lt.pfd */
-        _cleanup_close_ int lfd = fcntl(lt.pfd, F_DUPFD_CLOEXEC, 3);
-        if (lfd < 0)
+        int fd = fcntl(lt.pfd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
                 return lerr_errno(err, errno, "hardlink '%s'", extract_show(x, 0, clean));
-        r = locate(x, clean, DC_CREATE, &t, err);
-        if (r <= 0) {
-                if (r == 0)
-                        extract_note(&x->st.skipped_ignored, &x->note_ignored, "'%s'",
-                                     extract_show(x, 0, clean));
+        *ret_fd = fd;
+        *ret_name = xstrdup(lt.base);
+        return 1;
+}
+
+static bool same_inode(int dfd1, const char *n1, int dfd2, const char *n2)
+{
+        struct stat a, b;
+        return fstatat(dfd1, n1, &a, AT_SYMLINK_NOFOLLOW) == 0 &&
+               fstatat(dfd2, n2, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev &&
+               a.st_ino == b.st_ino;
+}
+
+static int hardlink_entry(struct extractor *x, const char *clean, const char *link,
+                          struct lerr **err)
+{
+        _cleanup_close_ int lfd = -EBADF;
+        _cleanup_free_ char *lname = NULL;
+        struct target t;
+        int r = link_target(x, clean, link, &lfd, &lname, err);
+        if (r <= 0)
                 return r;
-        }
-        r = linkat(lfd, lt.base, t.pfd, t.base, 0);
+        r = locate(x, clean, DC_CREATE, &t, err);
+        if (r <= 0)
+                return r == 0 ? skip_link(x, clean, link) : r;
+        r = linkat(lfd, lname, t.pfd, t.base, 0);
         if (r < 0 && errno == EEXIST) {
-                struct stat a, b;
-                if (fstatat(lfd, lt.base, &a, AT_SYMLINK_NOFOLLOW) == 0 &&
-                    fstatat(t.pfd, t.base, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev &&
-                    a.st_ino == b.st_ino)
+                if (same_inode(lfd, lname, t.pfd, t.base))
                         r = 0; /* already that file: a duplicate entry */
                 else {
                         r = extract_remove(x, t.pfd, t.base, t.canon, err);
                         if (r != 0)
                                 return r < 0 ? r : kept_for_ignored(x, &t);
-                        r = linkat(lfd, lt.base, t.pfd, t.base, 0);
+                        r = linkat(lfd, lname, t.pfd, t.base, 0);
                 }
         }
-        if (r < 0) {
-                if (errno == ENOENT)
-                        return lerr_set(err, ENOENT,
-                                        "hardlink '%s' to '%s': the target does not exist",
-                                        extract_show(x, 0, clean), extract_show(x, 1, lclean));
+        if (r < 0 && errno == ENOENT)
+                return lerr_set(err, ENOENT, "hardlink '%s' to '%s': the target does not exist",
+                                extract_show(x, 0, clean), extract_show(x, 1, link));
+        if (r < 0)
                 return lerr_errno(err, errno, "hardlink '%s' to '%s'", extract_show(x, 0, clean),
-                                  extract_show(x, 1, lclean));
-        }
+                                  extract_show(x, 1, link));
         x->st.hardlinks++;
         return extract_remember(x, t.canon, err);
 }
