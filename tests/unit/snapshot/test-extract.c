@@ -123,6 +123,28 @@ static void entry_types(void)
         close(root);
 }
 
+static void opath_root(void)
+{
+        int dir = new_root("opath");
+        int root = openat(dir, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        close(dir);
+        struct tb *t = tb_new("gzip");
+        TB(t, .name = "./", .type = AE_IFDIR, .mode = 0750, .mtime = 1500000000);
+        TB(t, .name = "d/f", .content = "f");
+        TB(t, .name = "d/.wh..wh..opq");
+        extract_ok(root, t, NULL, NULL, "an O_PATH root fd");
+        dir = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        tree_is(dir, "d 0755 d\nf 0644 d/f 'f'\n", "O_PATH root: tree");
+        struct stat s;
+        fstat(dir, &s);
+        is_int(s.st_mode & 07777, 0750, "O_PATH root: the root's mode");
+        is_int(s.st_mtim.tv_sec, 1500000000, "O_PATH root: the root's mtime");
+        is_int(wipe_root(root, NULL, NULL, NULL), 0, "O_PATH root: wipe");
+        tree_is(dir, "", "O_PATH root: wiped");
+        close(dir);
+        close(root);
+}
+
 static void xattrs(void)
 {
         int root = new_root("xattrs");
@@ -323,6 +345,17 @@ static void ignored(void)
                 "l k -> /kaniko\nd 0755 kaniko\nf 0600 kaniko/secret 's3cret'\nf 0644 ok 'yes'\n",
                 "nothing written or removed under ignored paths");
         is_int(st.skipped_ignored, 10, "ignored entries counted");
+
+        /* a file over a directory that holds an ignored path: the directory stays */
+        t = tb_new("none");
+        TB(t, .name = "etc", .content = "a file over etc/");
+        struct extract_stats st3 = {0};
+        extract_ok(root, t, &o, &st3, "a file over a directory holding ignored paths");
+        is_int(st3.skipped_ignored, 1, "the file is skipped");
+        ok(faccessat(root, "etc/hosts", F_OK, 0) == 0, "etc/hosts is still there");
+        ok(faccessat(root, "etc/lower", F_OK, 0) < 0, "the rest of etc was removed");
+        fd = openat(root, "etc/lower", O_CREAT | O_WRONLY, 0644);
+        close(fd);
 
         /* whiteout of a directory holding an ignored path, opaque root */
         t = tb_new("none");
@@ -654,6 +687,7 @@ int main(void)
                 return 77;
         }
         entry_types();
+        opath_root();
         xattrs();
         whiteouts();
         replacements();
