@@ -19,6 +19,7 @@
 #endif
 
 #include "common/alloc.h"
+#include "common/cpus.h"
 #include "common/err.h"
 #include "common/macros.h"
 
@@ -287,7 +288,7 @@ static ssize_t next_chunk(struct xin *in, const void **ret_buf)
                 in->raw_pos = in->raw_len;
                 return n;
         }
-        if (!in->threaded) {
+        if (!in->started) {
                 ssize_t n = produce(in, in->chunks[0].data, XIN_CHUNK_BYTES);
                 *ret_buf = in->chunks[0].data;
                 return n < 0 ? -1 : n;
@@ -438,21 +439,19 @@ int xin_new(int fd, extract_read_fn read_fn, void *userdata, bool threaded, stru
                 xin_free(in);
                 return r;
         }
+        /* with one usable CPU (a pod's CPU limit) a helper thread would only take turns */
+        threaded = threaded && in->codec != XIN_NONE && cpus_usable() >= 2;
         if (in->codec != XIN_NONE)
                 for (unsigned i = 0; i < (threaded ? XIN_CHUNKS : 1); i++)
                         in->chunks[i].data = xmalloc(XIN_CHUNK_BYTES);
-        if (in->codec != XIN_NONE && threaded) {
-                in->threaded = true;
+        if (threaded) {
                 if (fd >= 0)
                         in->cancel_fd = eventfd(0, EFD_CLOEXEC);
                 pthread_mutex_init(&in->lock, NULL);
                 pthread_cond_init(&in->cond, NULL);
-                r = pthread_create(&in->thread, NULL, producer, in);
-                if (r != 0) {
-                        in->threaded = false; /* fall back to the calling thread */
-                } else {
-                        in->started = true;
-                }
+                in->threaded = true;
+                /* if the thread cannot start, the calling thread decompresses */
+                in->started = pthread_create(&in->thread, NULL, producer, in) == 0;
         }
         *ret = in;
         return 0;
