@@ -709,19 +709,33 @@ int fs_empty_dir(int dir_fd)
         return rm_tree(dir_fd);
 }
 
+/* The device of the directory holding name (dir_fd may be AT_FDCWD, name may have slashes). */
+static int parent_dev(int dir_fd, const char *name, dev_t *ret)
+{
+        struct stat st;
+        const char *slash = strrchr(name, '/');
+        _cleanup_free_ char *dir = slash ? xstrndup(name, (size_t) (slash - name)) : NULL;
+        if (fstatat(dir_fd, dir ? (*dir ? dir : "/") : ".", &st, 0) < 0)
+                return -errno;
+        *ret = st.st_dev;
+        return 0;
+}
+
 int fs_rm_rf_at(int dir_fd, const char *name)
 {
-        struct stat parent, s;
+        struct stat s;
+        dev_t dev = 0;
 
         if (unlinkat(dir_fd, name, 0) == 0 || errno == ENOENT)
                 return 0;
         int errnum = errno;
-        if (fstat(dir_fd, &parent) < 0)
-                return -errno;
-        _cleanup_close_ int fd = rm_enter(dir_fd, name, errnum, parent.st_dev, &s);
+        int r = parent_dev(dir_fd, name, &dev);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = rm_enter(dir_fd, name, errnum, dev, &s);
         if (fd <= 0)
                 return fd;
-        int r = rm_tree(fd);
+        r = rm_tree(fd);
         if (r < 0)
                 return r;
         if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)

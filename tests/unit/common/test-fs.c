@@ -344,6 +344,17 @@ static void rm_rf_tests(void)
         is_int(left, 0, "wide dir is empty");
         unlinkat(dfd, "wide", AT_REMOVEDIR);
 
+        /* AT_FDCWD and a path with slashes */
+        mkdirat(dfd, "cwd", 0755);
+        mkdirat(dfd, "cwd/sub", 0755);
+        mkdirat(dfd, "cwd/sub/x", 0755);
+        char *abs = xasprintf("%s/root/cwd/sub", base);
+        is_int(fs_rm_rf_at(AT_FDCWD, abs), 0, "rm -rf of an absolute path from AT_FDCWD");
+        ok(faccessat(dfd, "cwd/sub", F_OK, 0) < 0 && faccessat(dfd, "cwd", F_OK, 0) == 0,
+           "only the named directory went");
+        free(abs);
+        is_int(fs_rm_rf_at(dfd, "cwd"), 0, "rm -rf of a relative name");
+
         /* A mount point below: never emptied. Needs a private mount namespace. */
         if (unshare(CLONE_NEWNS) == 0 &&
             mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == 0) {
