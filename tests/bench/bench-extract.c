@@ -3,11 +3,13 @@
  * (gzip and plain tar), then extracts each into DIR, threaded and not, and prints MB/s (of
  * uncompressed content), files/s, CPU time and peak RSS. Also times wipe_root of the small tree.
  * Not a test: timings depend on the machine and its load.
- * Usage: bench-extract [--files N] [--file-bytes B] [--big-mib M] [--level L] DIR */
+ * Usage: bench-extract [--files N] [--file-bytes B] [--big-mib M] [--level L] [--keep 1] DIR
+ * (--keep 1 leaves the generated layers in DIR, to compare with other tools.) */
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,6 +185,7 @@ int main(int argc, char **argv)
         unsigned files = 100000;
         size_t file_bytes = 1024, big_mib = 1024;
         int level = 6, i = 1;
+        bool keep = false;
         for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
                 if (!strcmp(argv[i], "--files"))
                         files = (unsigned) strtoul(argv[i + 1], NULL, 10);
@@ -192,6 +195,8 @@ int main(int argc, char **argv)
                         big_mib = strtoul(argv[i + 1], NULL, 10);
                 else if (!strcmp(argv[i], "--level"))
                         level = (int) strtol(argv[i + 1], NULL, 10);
+                else if (!strcmp(argv[i], "--keep"))
+                        keep = strcmp(argv[i + 1], "0") != 0;
         }
         if (i >= argc) {
                 fprintf(stderr,
@@ -235,6 +240,8 @@ int main(int argc, char **argv)
         getrusage(RUSAGE_SELF, &ru);
         printf("peak RSS %ld MiB (includes the layer generator)\n", ru.ru_maxrss / 1024);
         (void) fs_rm_rf_at(dir_fd, "root");
+        if (keep)
+                return 0;
         unlink(small_gz);
         unlink(small_tar);
         unlink(big_gz);
