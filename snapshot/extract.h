@@ -13,8 +13,16 @@
  *
  * The input is read once, front to back, never seeked: it may be a pipe fed while the blob is
  * still downloading. Decompression runs in a helper thread so that inflating and the file
- * system calls use two cores (when two are usable: affinity and cgroup CPU quota). Layers must be applied in order; extracting one layer uses one
- * calling thread (plus the helper) and never touches process-wide state (cwd, umask, locale).
+ * system calls use two cores (when two are usable: affinity and cgroup CPU quota). Layers must be
+ * applied in order; extracting one layer uses one calling thread (plus the helper) and never
+ * touches process-wide state (cwd, umask, locale).
+ *
+ * Several layers: extraction is ordered (layer N+1 may white out or replace what N wrote, and
+ * which paths a layer touches is only known once it has been read), so layers are applied one
+ * after another. Their downloads can all run at once: the first layer is best fed through a
+ * pipe while it downloads (network and disk overlap), the others to files verified meanwhile,
+ * then extracted at disk speed. A stage built on the previous one needs no wipe and no
+ * re-extraction.
  *
  * Limits, per layer (hostile input gets an error, not an OOM):
  *   EXTRACT_MAX_ENTRIES tar entries (the default of extract_options.max_entries),
