@@ -63,7 +63,7 @@ __attribute__((format(printf, 1, 2))) static inline char *run_out(const char *fm
         if (fd < 0)
                 snaptest_die("mkstemp");
         close(fd);
-        int st = run_sh("%s > '%s'", cmd, out);
+        int st = run_sh("{ %s\n} > '%s'", cmd, out);
         free(cmd);
         struct buf b = BUF_INIT(64u << 20);
         if (fs_read_file_at(AT_FDCWD, out, &b) < 0)
