@@ -340,7 +340,8 @@ static int add_parents(struct diff *d, struct lerr **err)
         size_t na = 0, alloc = 0;
         int r = 0;
 
-        qsort(c->v, c->n, sizeof(*c->v), change_cmp);
+        if (c->n > 1)
+                qsort(c->v, c->n, sizeof(*c->v), change_cmp);
         for (size_t i = 0; i < n; i++) {
                 if (c->v[i].kind == SNAP_REFRESH)
                         continue;
@@ -391,7 +392,8 @@ static int add_parents(struct diff *d, struct lerr **err)
         for (size_t i = 0; i < na; i++)
                 free(anc[i]);
         free(anc);
-        qsort(c->v, c->n, sizeof(*c->v), change_cmp);
+        if (c->n > 1)
+                qsort(c->v, c->n, sizeof(*c->v), change_cmp);
         return r;
 }
 

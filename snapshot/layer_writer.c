@@ -174,19 +174,18 @@ static int compress_finish(struct layer_writer *w, struct lerr **err)
         return lerr_set(err, ENOTSUP, "compression not available");
 }
 
+/* A failure is recorded, not returned: libarchive 3.6 leaks its client buffer once a write
+ * callback fails, so the stream is swallowed from then on and every caller checks w->failed. */
 static la_ssize_t on_tar(struct archive *a, void *userdata, const void *p, size_t n)
 {
+        (void) a;
         struct layer_writer *w = userdata;
         if (w->failed)
-                return -1;
+                return (la_ssize_t) n;
         digest_update(w->diff_id, p, n);
         w->usize += n;
-        int r = compress_write(w, p, n, &w->cb_err);
-        if (r < 0) {
+        if (compress_write(w, p, n, &w->cb_err) < 0)
                 w->failed = true;
-                archive_set_error(a, -r, "%s", lerr_message(w->cb_err));
-                return -1;
-        }
         return (la_ssize_t) n;
 }
 
@@ -363,7 +362,7 @@ static int copy_content(struct layer_writer *w, int fd, const char *path, uint64
                 }
                 if (content)
                         digest_update(content, w->buf, (size_t) n);
-                if (archive_write_data(w->a, w->buf, (size_t) n) != n)
+                if (archive_write_data(w->a, w->buf, (size_t) n) != n || w->cb_err)
                         return archive_fail(w, err, "write", path);
                 left -= (uint64_t) n;
         }
@@ -423,7 +422,7 @@ static int write_entry(struct layer_writer *w, const char *path, const struct sn
         int r = archive_write_header(w->a, e);
         archive_entry_free(e);
         /* ARCHIVE_WARN: a name that is not valid UTF-8, written raw with hdrcharset=BINARY */
-        if (r < ARCHIVE_WARN)
+        if (r < ARCHIVE_WARN || w->cb_err)
                 return archive_fail(w, err, "write the header of", path);
         w->entries++;
         if (data && content_fd >= 0 && st->size > 0)
@@ -539,7 +538,7 @@ int layer_writer_finish(struct layer_writer *w, struct layer_result *ret, struct
         if (w->failed || w->finished)
                 return lerr_set(err, EIO, "finish layer: it already failed or ended");
         _cleanup_(leave_utf8) locale_t prev = enter_utf8(w);
-        if (archive_write_close(w->a) != ARCHIVE_OK)
+        if (archive_write_close(w->a) != ARCHIVE_OK || w->cb_err)
                 return archive_fail(w, err, "end", "tar");
         int r = compress_finish(w, err);
         if (r < 0) {
@@ -560,7 +559,7 @@ void layer_writer_free(struct layer_writer *w)
         if (!w)
                 return;
         if (w->a) {
-                /* stop libarchive from flushing a half-written tar into the callback */
+                /* an unfinished tar is ended into the callback, which discards it */
                 w->failed = true;
                 locale_t prev = enter_utf8(w);
                 archive_write_free(w->a);

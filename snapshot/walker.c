@@ -40,6 +40,12 @@ struct xattr_args_compat {
 
 static atomic_bool no_statx, no_xattrat;
 
+void walker_set_force_fallbacks(bool on)
+{
+        atomic_store(&no_statx, on);
+        atomic_store(&no_xattrat, on);
+}
+
 static void from_stat(const struct stat *st, struct snap_stat *r)
 {
         *r = (struct snap_stat){

@@ -44,6 +44,10 @@ enum walker_stat_flags {
         WALKER_MOUNT_ROOT = 1u << 1,  /* ... and it is */
 };
 
+/* Test hook: use fstatat and the /proc/self/fd xattr path even where statx and *xattrat()
+ * work, as on kernels before 6.13 or under a seccomp profile that refuses them. */
+void walker_set_force_fallbacks(bool on);
+
 /* statx (fstatat as fallback) of name in dir_fd, never following a symlink. *ret_flags gets
  * WALKER_MOUNT_KNOWN|WALKER_MOUNT_ROOT from statx (ret_flags may be NULL). Returns 0 or -errno. */
 int walker_stat_at(int dir_fd, const char *name, struct snap_stat *ret, unsigned *ret_flags);

@@ -311,6 +311,12 @@ int main(void)
         test_path_cmp();
         test_xattrs();
         test_build();
+        /* the same with fstatat and /proc/self/fd/N/name for xattrs */
+        walker_set_force_fallbacks(true);
+        test_xattrs();
+        test_build();
+        test_mount_point();
+        walker_set_force_fallbacks(false);
         test_updates();
         test_memory();
         close(root_fd);
