@@ -24,9 +24,20 @@ int fs_clean_path(const char *in, char **ret);
 int fs_normalize_path(const char *in, char **ret);
 
 /* Opens rel (relative to root_fd, or absolute meaning the same) with open(2) flags/mode,
- * resolved inside root_fd. O_NOFOLLOW applies to the last component only, as for open(2).
- * Returns an fd (O_CLOEXEC) or -errno. */
+ * resolved inside root_fd as openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) does: ".." and
+ * absolute links restart at / stay at root_fd, procfs magic links fail with -ELOOP.
+ * O_NOFOLLOW (and O_CREAT|O_EXCL) apply to the last component only, as for open(2); a trailing
+ * slash makes the last component a directory that is followed. Returns an fd (O_CLOEXEC) or
+ * -errno (-EAGAIN if the tree kept changing during resolution). */
 int fs_open_in_root(int root_fd, const char *rel, int flags, mode_t mode);
+/* Resolves the directory rel inside root_fd with the same rules, as far as it exists, without
+ * creating anything: returns an O_PATH|O_DIRECTORY fd of the deepest existing directory on the
+ * resolved path, its canonical root-relative path in *ret_canon (no links, no dots, "" for the
+ * root) and, in *ret_rest, the cleaned components still missing below it ("" when rel exists).
+ * Both strings are the caller's. For callers that must know where a path really lands (the
+ * ignore list is lexical). -ENOTDIR when a component is not a directory, -ENOENT when a missing
+ * component is followed by "..", -ELOOP past FS_MAX_SYMLINK_HOPS links. Always uses the walk. */
+int fs_chase_in_root(int root_fd, const char *rel, char **ret_canon, char **ret_rest);
 /* Opens the directory that contains the last component of rel (resolved inside root_fd) as an
  * O_PATH|O_DIRECTORY fd. *ret_name points into rel at the last component. rel must name
  * something below the root (not the root itself): -EINVAL otherwise. */
@@ -41,11 +52,15 @@ void fs_set_force_walk(bool on);
 
 /* Reads a whole file into b (bounded by b->max: -E2BIG if larger). */
 int fs_read_file_at(int dir_fd, const char *path, struct buf *b);
-/* Writes data to path atomically (temp file in the same dir, fsync-less rename). */
+/* Writes data to path atomically (temp file in the same dir, fsync-less rename). The temp file
+ * is created with O_EXCL|O_NOFOLLOW; path itself is replaced, not followed. */
 int fs_write_file_at(int dir_fd, const char *path, const void *data, size_t len, mode_t mode);
-/* Removes name under dir_fd recursively, never following symlinks. ENOENT is success. */
+/* Removes name under dir_fd recursively, never following symlinks. ENOENT is success. Uses a
+ * bounded number of fds at any depth. Never empties another filesystem: -EBUSY if name is or
+ * holds a mount point (what was removed before it stays removed). -ESTALE if the tree is moved
+ * while it is being removed. Stops at the first error. */
 int fs_rm_rf_at(int dir_fd, const char *name);
-/* Removes everything inside the directory fd (not the directory itself). */
+/* Removes everything inside the directory fd (not the directory itself), as fs_rm_rf_at. */
 int fs_empty_dir(int dir_fd);
 /* Copies all of in_fd to out_fd (copy_file_range, falling back to read/write). */
 int fs_copy_fd(int in_fd, int out_fd);

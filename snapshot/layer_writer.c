@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-#ifdef LADING_HAVE_ZSTD
+#ifdef HAVE_ZSTD
 #include <zstd.h>
 #endif
 
@@ -40,7 +40,7 @@ struct layer_writer {
         struct digest_ctx *diff_id, *digest;
         uint64_t size, usize, entries;
         struct pgzip *gz;
-#ifdef LADING_HAVE_ZSTD
+#ifdef HAVE_ZSTD
         ZSTD_CCtx *zc;
         unsigned char *zbuf;
         size_t zbuf_size;
@@ -119,7 +119,7 @@ static int compress_write(struct layer_writer *w, const void *p, size_t n, struc
         case LAYER_UNCOMPRESSED:
                 return sink(w, p, n, err);
         case LAYER_ZSTD:
-#ifdef LADING_HAVE_ZSTD
+#ifdef HAVE_ZSTD
         {
                 ZSTD_inBuffer in = {p, n, 0};
                 while (in.pos < in.size) {
@@ -150,7 +150,7 @@ static int compress_finish(struct layer_writer *w, struct lerr **err)
         case LAYER_UNCOMPRESSED:
                 return 0;
         case LAYER_ZSTD:
-#ifdef LADING_HAVE_ZSTD
+#ifdef HAVE_ZSTD
         {
                 ZSTD_inBuffer in = {NULL, 0, 0};
                 size_t left;
@@ -218,7 +218,7 @@ static int setup_compression(struct layer_writer *w, struct lerr **err)
         case LAYER_UNCOMPRESSED:
                 return 0;
         case LAYER_ZSTD:
-#ifdef LADING_HAVE_ZSTD
+#ifdef HAVE_ZSTD
         {
                 int level = w->o.level < 0 ? 3 : w->o.level;
                 if (level < 1 || level > ZSTD_maxCLevel())
@@ -566,7 +566,7 @@ void layer_writer_free(struct layer_writer *w)
                 leave_utf8(&prev);
         }
         pgzip_free(w->gz);
-#ifdef LADING_HAVE_ZSTD
+#ifdef HAVE_ZSTD
         ZSTD_freeCCtx(w->zc);
         free(w->zbuf);
 #endif
