@@ -47,8 +47,8 @@ static void die(const char *what, struct lerr *err)
 /* Text-like bytes that compress about 3:1, with an incompressible stretch every 1 MiB. */
 static void fill(unsigned char *p, size_t n, uint64_t seed)
 {
-        static const char *const words[] = {"usr/lib ", "static ", "return ", "0x7f ", "const ",
-                                            "if (r < 0) ", "layer ", "\n\t"};
+        static const char *const words[] = {"usr/lib ", "static ",     "return ", "0x7f ",
+                                            "const ",   "if (r < 0) ", "layer ",  "\n\t"};
         uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
         for (size_t i = 0; i < n;) {
                 x ^= x << 13;
@@ -207,12 +207,15 @@ int main(int argc, char **argv)
         int level = -1;
         bool keep = false;
         const char *rss_child = NULL;
-        static const struct option opts[] = {
-                {"dir", required_argument, NULL, 'd'},    {"files", required_argument, NULL, 'f'},
-                {"big-mb", required_argument, NULL, 'b'}, {"layer-mb", required_argument, NULL, 'l'},
-                {"runs", required_argument, NULL, 'r'},   {"level", required_argument, NULL, 'L'},
-                {"keep", no_argument, NULL, 'k'},         {"rss-child", required_argument, NULL, 'R'},
-                {NULL, 0, NULL, 0}};
+        static const struct option opts[] = {{"dir", required_argument, NULL, 'd'},
+                                             {"files", required_argument, NULL, 'f'},
+                                             {"big-mb", required_argument, NULL, 'b'},
+                                             {"layer-mb", required_argument, NULL, 'l'},
+                                             {"runs", required_argument, NULL, 'r'},
+                                             {"level", required_argument, NULL, 'L'},
+                                             {"keep", no_argument, NULL, 'k'},
+                                             {"rss-child", required_argument, NULL, 'R'},
+                                             {NULL, 0, NULL, 0}};
         int c;
         while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
                 switch (c) {

@@ -3,6 +3,7 @@
  * independent tools (GNU tar for the first layer; umoci, which applies whiteouts, for an OCI
  * image of both layers) → the extracted tree equals the original, entry by entry. */
 #include "snapshot/snapshotter.h"
+#include "snapshot/extract.h"
 
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -176,6 +177,31 @@ static void check_tree(const char *what, const char *dir, unsigned flags)
 
 static struct layer_result layers[2];
 
+/* Applies layer files (under the scratch dir) in order onto a new directory with lading's
+ * extractor. */
+static void lading_extract(const char *dir, const char *const *names, size_t n)
+{
+        struct lerr *err = NULL;
+        _cleanup_free_ char *p = scratch_path("%s", dir);
+        mkdir(p, 0755);
+        _cleanup_close_ int fd = open_dir(dir);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *l = scratch_path("%s", names[i]);
+                _cleanup_close_ int in = open(l, O_RDONLY | O_CLOEXEC);
+                struct extract_options eo = {.name = names[i]};
+                struct extract_stats st;
+                is_int(extract_layer_fd(fd, in, &eo, &st, &err), 0, "lading extracts %s into %s",
+                       names[i], dir);
+                if (err)
+                        diag("%s", lerr_message(err));
+                ok(st.skipped_ignored + st.skipped_devices + st.skipped_xattrs + st.skipped_owners +
+                                   st.skipped_other ==
+                           0,
+                   "%s: nothing skipped", names[i]);
+        }
+        lerr_free(err);
+}
+
 static void snapshot_to(struct snapshotter *s, const char *name, int n)
 {
         struct lerr *err = NULL;
@@ -301,11 +327,39 @@ int main(void)
                    strstr(d, "big.bin: mtime ") && strstr(d, " vs 5000000000\n"),
            "the comparison catches mode, mtime, xattr and hardlink differences");
 
+        static const char *const first[] = {"layer1.tar.gz"};
+        lading_extract("lading1", first, 1);
+        check_tree("lading's extractor, layer 1", "lading1", 0);
+
         change_tree();
         snapshot_to(s, "layer2.tar.gz", 1);
         _cleanup_free_ char *l2 = scratch_path("layer2.tar.gz");
         _cleanup_free_ char *wh = run_out("tar -tzf '%s' | grep '\\.wh\\.' ", l2);
         is_str(wh, "links/.wh.two\n.wh.long\n", "layer 2 whiteouts: one per deleted tree");
+
+        static const char *const both[] = {"layer1.tar.gz", "layer2.tar.gz"};
+        lading_extract("lading2", both, 2);
+        check_tree("lading's extractor, both layers", "lading2", TREE_NO_DIR_MTIME);
+
+        /* the final tree in one layer, uncompressed and zstd, FROM scratch */
+        static const enum layer_compression comps[] = {LAYER_UNCOMPRESSED, LAYER_ZSTD};
+        static const char *const cnames[] = {"all.tar", "all.tar.zst"};
+        for (int i = 0; i < 2; i++) {
+                struct snapshotter_opts co;
+                snapshotter_opts_init(&co);
+                co.compression = comps[i];
+                _cleanup_(snapshotter_freep) struct snapshotter *cs = NULL;
+                snapshotter_new(root_fd, NULL, &co, &cs, &err);
+                _cleanup_free_ char *p = scratch_path("%s", cnames[i]);
+                _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                struct snapshot_result res;
+                /* no init: the index is empty, everything is added */
+                is_int(snapshotter_take(cs, fd, 0, &res, &err), 1, "%s written", cnames[i]);
+                const char *one[] = {cnames[i]};
+                _cleanup_free_ char *out = xasprintf("lading-%s", cnames[i]);
+                lading_extract(out, one, 1);
+                check_tree(cnames[i], out, 0);
+        }
 
         if (!have_tool("umoci")) {
                 ok(true, "# SKIP umoci not installed");

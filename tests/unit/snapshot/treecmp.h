@@ -29,10 +29,15 @@ struct tree {
         size_t n;
 };
 
+/* A top-level name left out of comparisons (NULL: none). */
+static const char *tree_skip;
+
 static int tree_collect(struct walker_entry *e, void *userdata, struct lerr **err)
 {
         (void) err;
         struct tree *t = userdata;
+        if (tree_skip && streq(e->path, tree_skip))
+                return WALKER_SKIP;
         t->v = xreallocarray(t->v, t->n + 1, sizeof(*t->v));
         struct tree_rec *r = &t->v[t->n++];
         *r = (struct tree_rec){.path = xstrdup(e->path), .st = e->st};
