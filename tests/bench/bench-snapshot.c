@@ -7,7 +7,9 @@
  * Usage: bench-snapshot [--dir DIR] [--files N] [--big-mb MB] [--layer-mb MB] [--runs R]
  *                       [--level L] [--keep]
  * DIR defaults to a new directory under /dev/shm (tmpfs); point it at a loop-mounted ext4 to
- * measure a disk filesystem. Timings are medians of R runs (default 5), with the minimum. */
+ * measure a disk filesystem. Timings are medians of R runs (default 5), with the minimum and
+ * the CPU time (user + system, all threads) of the median run: on a shared machine, wall time
+ * that exceeds CPU time (for one thread) is time spent waiting for a core. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -24,6 +27,7 @@
 #include "common/err.h"
 #include "common/fs.h"
 #include "snapshot/diff.h"
+#include "snapshot/extract.h"
 #include "snapshot/index.h"
 #include "snapshot/pgzip.h"
 #include "snapshot/snapshotter.h"
@@ -34,6 +38,23 @@ static double now(void)
 {
         struct timespec t;
         clock_gettime(CLOCK_MONOTONIC, &t);
+        return (double) t.tv_sec + (double) t.tv_nsec / 1e9;
+}
+
+static double cpu_now(void)
+{
+        struct rusage r;
+        getrusage(RUSAGE_SELF, &r);
+        return (double) r.ru_utime.tv_sec + (double) r.ru_utime.tv_usec / 1e6 +
+               (double) r.ru_stime.tv_sec + (double) r.ru_stime.tv_usec / 1e6;
+}
+
+/* CPU time of the calling thread only: in a layer write, the thread that walks, tars and
+ * hashes; the gzip workers are the rest of cpu_now(). */
+static double thread_cpu_now(void)
+{
+        struct timespec t;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
         return (double) t.tv_sec + (double) t.tv_nsec / 1e9;
 }
 
@@ -116,13 +137,24 @@ static int dbl_cmp(const void *a, const void *b)
 }
 
 struct stat_t {
-        double median, min;
+        double median, min, cpu; /* cpu: of the median run */
 };
 
-static struct stat_t summarize(double *v, int n)
+/* v[i] wall, c[i] CPU seconds of run i */
+static struct stat_t summarize(const double *v, const double *c, int n)
 {
-        qsort(v, (size_t) n, sizeof(double), dbl_cmp);
-        return (struct stat_t){.median = v[n / 2], .min = v[0]};
+        double w[100];
+        int order[100];
+        for (int i = 0; i < n; i++) {
+                w[i] = v[i];
+                order[i] = i;
+        }
+        qsort(w, (size_t) n, sizeof(double), dbl_cmp);
+        int med = 0;
+        for (int i = 0; i < n; i++)
+                if (v[order[i]] == w[n / 2])
+                        med = order[i];
+        return (struct stat_t){.median = w[n / 2], .min = w[0], .cpu = c[med]};
 }
 
 static long vm_hwm_kb(void)
@@ -139,7 +171,10 @@ static long vm_hwm_kb(void)
 }
 
 /* One layer of everything below root_fd (an empty index: all added) to /dev/null. */
-static double layer_seconds(int root_fd, unsigned threads, int level, struct snapshot_result *res)
+static double last_main_cpu;
+
+static double layer_seconds(int root_fd, unsigned threads, int level, struct snapshot_result *res,
+                            double *ret_cpu, const char *keep_as)
 {
         struct lerr *err = NULL;
         struct snapshotter_opts o;
@@ -148,13 +183,17 @@ static double layer_seconds(int root_fd, unsigned threads, int level, struct sna
         o.compression_level = level;
         o.mode = SNAP_MODE_REDO; /* no content hashes: measure the layer, not sha256 twice */
         struct snapshotter *s = NULL;
-        int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        int out = keep_as ? open(keep_as, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
+                          : open("/dev/null", O_WRONLY | O_CLOEXEC);
         if (snapshotter_new(root_fd, NULL, &o, &s, &err) < 0)
                 die("snapshotter", err);
-        double t = now();
+        double t = now(), c = cpu_now(), mc = thread_cpu_now();
         if (snapshotter_take(s, out, 0, res, &err) < 0)
                 die("layer", err);
         t = now() - t;
+        last_main_cpu = thread_cpu_now() - mc;
+        if (ret_cpu)
+                *ret_cpu = cpu_now() - c;
         snapshotter_free(s);
         close(out);
         return t;
@@ -166,7 +205,7 @@ static int child_rss(const char *dir, int level)
         if (root_fd < 0)
                 die(dir, NULL);
         struct snapshot_result res;
-        double t = layer_seconds(root_fd, 0, level, &res);
+        double t = layer_seconds(root_fd, 0, level, &res, NULL, NULL);
         printf("%.3f %ju %ju %ld\n", t, (uintmax_t) res.layer.uncompressed_size,
                (uintmax_t) res.layer.size, vm_hwm_kb());
         return 0;
@@ -271,33 +310,38 @@ int main(int argc, char **argv)
         printf("generate trees                 %8.2f s\n", now() - t);
 
         struct lerr *err = NULL;
-        double v[100];
+        double v[100], cv[100], c0;
         struct snap_index *idx = snap_index_new();
         for (unsigned i = 0; i < runs; i++) {
                 t = now();
+                c0 = cpu_now();
                 if (snap_index_build(idx, root_fd, NULL, 0, &err) < 0)
                         die("index", err);
                 v[i] = now() - t;
+                cv[i] = cpu_now() - c0;
         }
-        struct stat_t s = summarize(v, (int) runs);
-        printf("index build                    %8.3f s  (min %.3f)  %zu entries, %zu B/entry\n",
-               s.median, s.min, snap_index_count(idx),
+        struct stat_t s = summarize(v, cv, (int) runs);
+        printf("index build                    %8.3f s  (min %.3f, cpu %.3f)  %zu entries, %zu "
+               "B/entry\n",
+               s.median, s.min, s.cpu, snap_index_count(idx),
                snap_index_memory(idx) / snap_index_count(idx));
 
         for (int m = 0; m < 3; m++) {
                 for (unsigned i = 0; i < runs; i++) {
                         struct snap_changes *ch = NULL;
                         t = now();
+                        c0 = cpu_now();
                         if (snap_diff(idx, root_fd, NULL, (enum snap_mode) m, 0, &ch, &err) < 0)
                                 die("diff", err);
                         v[i] = now() - t;
+                        cv[i] = cpu_now() - c0;
                         if (snap_changes_count(ch) != 0)
                                 die("a no-change diff found changes", NULL);
                         snap_changes_free(ch);
                 }
-                s = summarize(v, (int) runs);
-                printf("no-change diff (%s)          %8.3f s  (min %.3f)\n",
-                       snap_mode_name((enum snap_mode) m), s.median, s.min);
+                s = summarize(v, cv, (int) runs);
+                printf("no-change diff (%s)          %8.3f s  (min %.3f, cpu %.3f)\n",
+                       snap_mode_name((enum snap_mode) m), s.median, s.min, s.cpu);
         }
 
         /* 1%: rewrite every 100th file with other bytes, then diff (not committed: each run
@@ -314,54 +358,93 @@ int main(int argc, char **argv)
         for (unsigned i = 0; i < runs; i++) {
                 struct snap_changes *ch = NULL;
                 t = now();
+                c0 = cpu_now();
                 if (snap_diff(idx, root_fd, NULL, SNAP_MODE_FULL, 0, &ch, &err) < 0)
                         die("diff", err);
                 v[i] = now() - t;
+                cv[i] = cpu_now() - c0;
                 if (snap_changes_layer_entries(ch) != 2 * (size_t) changed)
                         fprintf(stderr, "unexpected change count %zu\n",
                                 snap_changes_layer_entries(ch));
                 snap_changes_free(ch);
         }
-        s = summarize(v, (int) runs);
-        printf("diff, 1%% changed (%u files)  %8.3f s  (min %.3f)\n", changed, s.median, s.min);
+        s = summarize(v, cv, (int) runs);
+        printf("diff, 1%% changed (%5u files) %8.3f s  (min %.3f, cpu %.3f)\n", changed, s.median,
+               s.min, s.cpu);
         snap_index_free(idx);
 
         unsigned cpus = pgzip_cpu_count();
+        char *layer_file[2] = {xasprintf("%s/small.tar.gz", base),
+                               xasprintf("%s/onegb.tar.gz", base)};
         struct snapshot_result res;
         for (int pass = 0; pass < 2; pass++) {
                 int fd = pass == 0 ? root_fd : gb_fd;
                 const char *what = pass == 0 ? "layer of the small-file tree" : "layer of 1 GB";
-                double one[100], all[100];
+                double one[100], all[100], c1[100], ca[100];
                 unsigned n = pass == 0 ? runs : MIN(runs, 3u);
                 for (unsigned i = 0; i < n; i++) {
-                        one[i] = layer_seconds(fd, 1, level, &res);
-                        all[i] = layer_seconds(fd, cpus, level, &res);
+                        one[i] = layer_seconds(fd, 1, level, &res, &c1[i], NULL);
+                        all[i] = layer_seconds(fd, cpus, level, &res, &ca[i],
+                                               i == 0 ? layer_file[pass] : NULL);
                 }
-                struct stat_t s1 = summarize(one, (int) n), sa = summarize(all, (int) n);
+                struct stat_t s1 = summarize(one, c1, (int) n), sa = summarize(all, ca, (int) n);
                 double mb = (double) res.layer.uncompressed_size / 1e6;
                 printf("%-30s %8.1f MB tar -> %.1f MB gz\n", what, mb,
                        (double) res.layer.size / 1e6);
-                printf("  1 thread                     %8.1f MB/s (%.2f s)\n", mb / s1.median,
-                       s1.median);
-                printf("  %u threads                    %8.1f MB/s (%.2f s)  x%.2f\n", cpus,
-                       mb / sa.median, sa.median, s1.median / sa.median);
+                printf("  1 thread                     %8.1f MB/s (%.2f s, cpu %.2f)\n",
+                       mb / s1.median, s1.median, s1.cpu);
+                printf("  %u threads                    %8.1f MB/s (%.2f s, cpu %.2f, of which "
+                       "%.2f in the tar thread)  x%.2f\n",
+                       cpus, mb / sa.median, sa.median, sa.cpu, last_main_cpu,
+                       s1.median / sa.median);
+                /* extraction of the same layer (lading's extractor) into a fresh directory */
+                double ex[100], cx[100];
+                for (unsigned i = 0; i < n; i++) {
+                        char *into = xasprintf("%s/extract-%u", base, i);
+                        mkdir(into, 0755);
+                        int dfd = open(into, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        int in = open(layer_file[pass], O_RDONLY | O_CLOEXEC);
+                        struct extract_options eo = {.name = what};
+                        t = now();
+                        c0 = cpu_now();
+                        if (extract_layer_fd(dfd, in, &eo, NULL, &err) < 0)
+                                die("extract", err);
+                        ex[i] = now() - t;
+                        cx[i] = cpu_now() - c0;
+                        close(in);
+                        close(dfd);
+                        char *cmd[] = {"rm", "-rf", into, NULL};
+                        pid_t rp;
+                        int rst;
+                        if (posix_spawnp(&rp, "rm", NULL, NULL, cmd, environ) == 0)
+                                waitpid(rp, &rst, 0);
+                        free(into);
+                }
+                struct stat_t se = summarize(ex, cx, (int) n);
+                printf("  extraction                   %8.1f MB/s (%.2f s, cpu %.2f)\n",
+                       mb / se.median, se.median, se.cpu);
         }
 
         size_t n = 256u << 20;
         unsigned char *data = xmalloc(n);
         fill(data, n, 77);
-        double one[100], all[100];
+        double one[100], all[100], c1[100], ca[100];
         uint64_t out = 0;
         for (unsigned i = 0; i < runs; i++) {
+                c0 = cpu_now();
                 one[i] = pgzip_seconds(data, n, 1, level, &out);
+                c1[i] = cpu_now() - c0;
+                c0 = cpu_now();
                 all[i] = pgzip_seconds(data, n, cpus, level, &out);
+                ca[i] = cpu_now() - c0;
         }
         free(data);
-        struct stat_t s1 = summarize(one, (int) runs), sa = summarize(all, (int) runs);
+        struct stat_t s1 = summarize(one, c1, (int) runs), sa = summarize(all, ca, (int) runs);
         printf("pgzip alone, 256 MiB in memory -> %.1f MB\n", (double) out / 1e6);
-        printf("  1 thread                     %8.1f MB/s\n", (double) n / 1e6 / s1.median);
-        printf("  %u threads                    %8.1f MB/s  x%.2f\n", cpus,
-               (double) n / 1e6 / sa.median, s1.median / sa.median);
+        printf("  1 thread                     %8.1f MB/s (cpu %.2f)\n",
+               (double) n / 1e6 / s1.median, s1.cpu);
+        printf("  %u threads                    %8.1f MB/s (cpu %.2f)  x%.2f\n", cpus,
+               (double) n / 1e6 / sa.median, sa.cpu, s1.median / sa.median);
 
         /* peak RSS: a fresh process that only writes the 1 GB layer */
         char *self = realpath("/proc/self/exe", NULL);
@@ -402,6 +485,8 @@ int main(int argc, char **argv)
                 printf("# kept %s\n", base);
         free(tree);
         free(gb);
+        free(layer_file[0]);
+        free(layer_file[1]);
         free(base);
         return 0;
 }
