@@ -15,6 +15,7 @@
 #include "common/err.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/strv.h"
 #include "snapshot/ignore.h"
 #include "snapshot/walker.h"
 
@@ -331,18 +332,12 @@ static struct snap_change *find_change(struct snap_changes *c, size_t sorted_n, 
         return bsearch(&key, c->v, sorted_n, sizeof(*c->v), change_cmp);
 }
 
-/* Adds the directories above every written change, with their current metadata. */
-static int add_parents(struct diff *d, struct lerr **err)
+/* The directories above every change to be written, sorted, with duplicates. */
+static char **collect_ancestors(const struct snap_changes *c, size_t *ret_n)
 {
-        struct snap_changes *c = d->c;
-        size_t n = c->n;
         char **anc = NULL;
         size_t na = 0, alloc = 0;
-        int r = 0;
-
-        if (c->n > 1)
-                qsort(c->v, c->n, sizeof(*c->v), change_cmp);
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < c->n; i++) {
                 if (c->v[i].kind == SNAP_REFRESH)
                         continue;
                 const char *p = c->v[i].path;
@@ -356,6 +351,20 @@ static int add_parents(struct diff *d, struct lerr **err)
         }
         if (na > 1)
                 qsort(anc, na, sizeof(char *), str_cmp);
+        *ret_n = na;
+        return anc;
+}
+
+/* Adds the directories above every written change, with their current metadata. */
+static int add_parents(struct diff *d, struct lerr **err)
+{
+        struct snap_changes *c = d->c;
+        size_t n = c->n, na;
+        int r = 0;
+
+        if (c->n > 1)
+                qsort(c->v, c->n, sizeof(*c->v), change_cmp);
+        char **anc = collect_ancestors(c, &na);
         for (size_t i = 0; i < na; i++) {
                 if (r < 0 || (i > 0 && streq(anc[i], anc[i - 1])))
                         continue;
@@ -538,41 +547,40 @@ static int diff_path(struct diff *d, const char *path, struct lerr **err)
         return walker_walk(d->root_fd, path, tag, d->ign, diff_one, d, err);
 }
 
-int snap_diff_paths(struct snap_index *idx, int root_fd, const struct ignore_list *ign,
-                    enum snap_mode mode, unsigned flags, char *const *paths,
-                    struct snap_changes **ret, struct lerr **err)
+/* The caller's paths, cleaned, resolved in the root and sorted in layer order: a new
+ * NULL-terminated vector. */
+static int prepare_paths(int root_fd, char *const *paths, char ***ret, size_t *ret_n,
+                         struct lerr **err)
 {
         size_t n = 0;
         for (char *const *p = paths; p && *p; p++)
                 n++;
-        char **list = xcalloc(n + 1, sizeof(char *));
-        int r = 0;
-        size_t k = 0;
-        for (size_t i = 0; i < n && r >= 0; i++) {
+        _cleanup_(strv_freep) char **list = xcalloc(n + 1, sizeof(char *));
+        for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *clean = NULL;
-                r = fs_normalize_path(paths[i], &clean);
+                int r = fs_normalize_path(paths[i], &clean);
                 if (r >= 0)
-                        r = resolve_parents(root_fd, clean, &list[k]);
+                        r = resolve_parents(root_fd, clean, &list[i]);
                 if (r < 0)
-                        r = lerr_errno(err, -r, "resolve '%s' in the root", paths[i]);
-                else
-                        k++;
+                        return lerr_errno(err, -r, "resolve '%s' in the root", paths[i]);
         }
-        if (r < 0) {
-                for (size_t i = 0; i < k; i++)
-                        free(list[i]);
-                free(list);
+        qsort(list, n, sizeof(char *), path_cmp_ptr);
+        *ret = TAKE_PTR(list);
+        *ret_n = n;
+        return 0;
+}
+
+int snap_diff_paths(struct snap_index *idx, int root_fd, const struct ignore_list *ign,
+                    enum snap_mode mode, unsigned flags, char *const *paths,
+                    struct snap_changes **ret, struct lerr **err)
+{
+        _cleanup_(strv_freep) char **list = NULL;
+        size_t k = 0;
+        int r = prepare_paths(root_fd, paths, &list, &k, err);
+        if (r < 0)
                 return lerr_wrap(err, "compare paths with the snapshot");
-        }
-        qsort(list, k, sizeof(char *), path_cmp_ptr);
-        for (size_t i = 0; i < k; i++)
-                if (!*list[i]) {
-                        /* the root itself: that is a whole snapshot */
-                        for (size_t j = 0; j < k; j++)
-                                free(list[j]);
-                        free(list);
-                        return snap_diff(idx, root_fd, ign, mode, flags, ret, err);
-                }
+        if (k > 0 && !*list[0]) /* the root itself sorts first: that is a whole snapshot */
+                return snap_diff(idx, root_fd, ign, mode, flags, ret, err);
 
         _cleanup_(diff_done) struct diff d;
         diff_init(&d, idx, root_fd, ign, mode, flags);
@@ -592,9 +600,6 @@ int snap_diff_paths(struct snap_index *idx, int root_fd, const struct ignore_lis
                 sweep(&d, false);
                 r = add_parents(&d, err);
         }
-        for (size_t i = 0; i < k; i++)
-                free(list[i]);
-        free(list);
         if (r < 0)
                 return lerr_wrap(err, "compare paths with the snapshot");
         *ret = TAKE_PTR(d.c);

@@ -465,60 +465,87 @@ static int parent_fd(struct layer_writer *w, int root_fd, const char *path, cons
         return w->dir_fd;
 }
 
-int layer_writer_add_path(struct layer_writer *w, int root_fd, const char *path,
-                          struct layer_entry_info *ret, struct lerr **err)
-{
-        struct layer_entry_info info = {0};
-        _cleanup_free_ char *target = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_(snap_xattrs_done) struct snap_xattrs x = {0};
-        const char *name;
+/* What an entry of the root needs to be written: its stat (a regular file's from the open
+ * fd), link target, open file and xattrs. */
+struct source {
+        struct snap_stat st;
+        char *target;
+        int fd;
+        struct snap_xattrs x;
+};
 
+static void source_done(struct source *src)
+{
+        free(src->target);
+        if (src->fd >= 0)
+                (void) close(src->fd);
+        snap_xattrs_done(&src->x);
+}
+
+/* Returns 0, 1 for a socket (skipped), -ENOENT if the entry is gone or changed type, or another
+ * error with *err filled. */
+static int read_source(struct layer_writer *w, int root_fd, const char *path, struct source *src,
+                       struct lerr **err)
+{
+        const char *name;
         int dir_fd = parent_fd(w, root_fd, path, &name);
-        int r = dir_fd < 0 ? dir_fd : walker_stat_at(dir_fd, name, &info.st, NULL);
+        int r = dir_fd < 0 ? dir_fd : walker_stat_at(dir_fd, name, &src->st, NULL);
         if (r == -ENOENT || r == -ENOTDIR)
                 return -ENOENT;
         if (r < 0)
                 return lerr_errno(err, -r, "stat '%s'", path);
-        if (S_ISSOCK(info.st.mode)) {
+        if (S_ISSOCK(src->st.mode)) {
                 log_warn("layer: skip socket '%s': tar cannot hold sockets", path);
-                info.skipped = true;
+                return 1;
+        }
+        if (S_ISLNK(src->st.mode)) {
+                r = walker_readlink_at(dir_fd, name, &src->target);
+                if (r < 0)
+                        return r == -ENOENT ? r : lerr_errno(err, -r, "read link '%s'", path);
+        }
+        if (S_ISREG(src->st.mode)) {
+                src->fd = walker_open_file_at(dir_fd, name);
+                if (src->fd == -ENOENT || src->fd == -EINVAL) /* gone, or another type now */
+                        return -ENOENT;
+                if (src->fd < 0)
+                        return lerr_errno(err, -src->fd, "open '%s'", path);
+                r = walker_stat_fd(src->fd, &src->st);
+                if (r < 0)
+                        return lerr_errno(err, -r, "stat '%s'", path);
+        }
+        r = walker_read_xattrs_at(dir_fd, name, &src->x);
+        if (r < 0 && r != -ENOENT)
+                return lerr_errno(err, -r, "read xattrs of '%s'", path);
+        return r;
+}
+
+int layer_writer_add_path(struct layer_writer *w, int root_fd, const char *path,
+                          struct layer_entry_info *ret, struct lerr **err)
+{
+        struct layer_entry_info info = {0};
+        _cleanup_(source_done) struct source src = {.fd = -EBADF};
+        int r = read_source(w, root_fd, path, &src, err);
+        if (r < 0)
+                return r;
+        info.st = src.st;
+        info.skipped = r > 0;
+        if (info.skipped) {
                 if (ret)
                         *ret = info;
                 return 0;
         }
-        if (S_ISLNK(info.st.mode)) {
-                r = walker_readlink_at(dir_fd, name, &target);
-                if (r < 0)
-                        return r == -ENOENT ? r : lerr_errno(err, -r, "read link '%s'", path);
-        }
-        if (S_ISREG(info.st.mode)) {
-                fd = walker_open_file_at(dir_fd, name);
-                if (fd == -ENOENT || fd == -EINVAL) /* gone, or replaced by another type */
-                        return -ENOENT;
-                if (fd < 0)
-                        return lerr_errno(err, -fd, "open '%s'", path);
-                r = walker_stat_fd(fd, &info.st);
-                if (r < 0)
-                        return lerr_errno(err, -r, "stat '%s'", path);
-        }
-        r = walker_read_xattrs_at(dir_fd, name, &x);
-        if (r == -ENOENT)
-                return r;
-        if (r < 0)
-                return lerr_errno(err, -r, "read xattrs of '%s'", path);
-        walker_xattrs_digest(&x, info.xattrs_digest);
+        walker_xattrs_digest(&src.x, info.xattrs_digest);
         info.has_xattrs = true;
 
         const char *first = NULL;
-        if (S_ISREG(info.st.mode) && info.st.nlink > 1) {
-                first = link_find(w, info.st.dev, info.st.ino);
+        if (S_ISREG(src.st.mode) && src.st.nlink > 1) {
+                first = link_find(w, src.st.dev, src.st.ino);
                 if (!first)
-                        link_put(w, info.st.dev, info.st.ino, path);
+                        link_put(w, src.st.dev, src.st.ino, path);
         }
         _cleanup_(digest_freep) struct digest_ctx *content =
-                (w->o.hash_content && S_ISREG(info.st.mode) && !first) ? digest_new() : NULL;
-        r = write_entry(w, path, &info.st, target, first, &x, fd, content, err);
+                (w->o.hash_content && S_ISREG(src.st.mode) && !first) ? digest_new() : NULL;
+        r = write_entry(w, path, &src.st, src.target, first, &src.x, src.fd, content, err);
         if (r < 0)
                 return r;
         info.hardlink = first != NULL;

@@ -407,6 +407,46 @@ struct walk {
 
 #define DENTS_SIZE (64 * 1024)
 
+static int walk_dir(struct walk *w, int dir_fd, uint32_t tag, uint64_t dir_dev, struct lerr **err);
+
+/* One entry of a directory; w->path holds its path, name starts at w->path + at. */
+static int walk_entry(struct walk *w, int dir_fd, uint32_t tag, uint64_t dir_dev, size_t at,
+                      struct lerr **err)
+{
+        const char *name = w->path + at;
+        struct walker_entry e = {.path = w->path,
+                                 .name = name,
+                                 .path_len = w->plen,
+                                 .dir_fd = dir_fd,
+                                 .parent_tag = tag};
+        unsigned sflags = 0;
+        int r = walker_stat_at(dir_fd, name, &e.st, &sflags);
+        if (r == -ENOENT)
+                return 0; /* removed while we walk */
+        if (r < 0)
+                return lerr_errno(err, -r, "stat '%s'", w->path);
+        bool isdir = S_ISDIR(e.st.mode);
+        /* without statx's answer, a directory on another device is a mount point (statx also
+         * knows that btrfs subvolumes are not) */
+        bool mount = (sflags & WALKER_MOUNT_KNOWN) ? (sflags & WALKER_MOUNT_ROOT) != 0
+                                                   : isdir && e.st.dev != dir_dev;
+        if (mount) {
+                log_debug("snapshot: skip mount point '%s'", w->path);
+                return 0;
+        }
+        r = w->fn(&e, w->userdata, err);
+        if (r < 0 || !isdir || r == WALKER_SKIP)
+                return r < 0 ? r : 0;
+        _cleanup_close_ int fd =
+                openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+                        return 0; /* replaced while we walk */
+                return lerr_errno(err, errno, "open directory '%s'", w->path);
+        }
+        return walk_dir(w, fd, e.tag, e.st.dev, err);
+}
+
 static int walk_dir(struct walk *w, int dir_fd, uint32_t tag, uint64_t dir_dev, struct lerr **err)
 {
         _cleanup_(names_done) struct names names = {0};
@@ -415,65 +455,26 @@ static int walk_dir(struct walk *w, int dir_fd, uint32_t tag, uint64_t dir_dev, 
                 return lerr_errno(err, -r, "read directory '%s'", w->plen ? w->path : "/");
 
         size_t base = w->plen;
-        for (size_t i = 0; i < names.n; i++) {
+        for (size_t i = 0; i < names.n && r >= 0; i++) {
                 const char *name = names.buf + names.off[i];
                 size_t nlen = strlen(name);
-                size_t need = base + (base ? 1 : 0) + nlen;
-                if (need > FS_PATH_MAX) {
+                size_t at = base + (base ? 1 : 0);
+                if (at + nlen > FS_PATH_MAX) {
                         w->path[base] = '\0';
                         return lerr_set(err, ENAMETOOLONG,
                                         "walk '%s': a name in it makes a path over %d bytes",
                                         w->path, FS_PATH_MAX);
                 }
-                size_t at = base;
                 if (base)
-                        w->path[at++] = '/';
+                        w->path[base] = '/';
                 memcpy(w->path + at, name, nlen + 1);
-                w->plen = need;
-                if (w->ign && ignore_list_match_exact(w->ign, w->path))
-                        continue;
-
-                struct walker_entry e = {.path = w->path,
-                                         .name = w->path + at,
-                                         .path_len = need,
-                                         .dir_fd = dir_fd,
-                                         .parent_tag = tag};
-                unsigned sflags = 0;
-                r = walker_stat_at(dir_fd, name, &e.st, &sflags);
-                if (r == -ENOENT)
-                        continue; /* removed while we walk */
-                if (r < 0)
-                        return lerr_errno(err, -r, "stat '%s'", w->path);
-                bool isdir = S_ISDIR(e.st.mode);
-                /* without statx's answer, a directory on another device is a mount point
-                 * (statx also knows btrfs subvolumes are not) */
-                bool mount = (sflags & WALKER_MOUNT_KNOWN) ? (sflags & WALKER_MOUNT_ROOT) != 0
-                                                           : isdir && e.st.dev != dir_dev;
-                if (mount) {
-                        log_debug("snapshot: skip mount point '%s'", w->path);
-                        continue;
-                }
-                r = w->fn(&e, w->userdata, err);
-                if (r < 0)
-                        return r;
-                if (!isdir || r == WALKER_SKIP)
-                        continue;
-                _cleanup_close_ int fd =
-                        openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0) {
-                        if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
-                                continue; /* replaced while we walk */
-                        return lerr_errno(err, errno, "open directory '%s'", w->path);
-                }
-                r = walk_dir(w, fd, e.tag, e.st.dev, err);
-                if (r < 0)
-                        return r;
-                w->plen = base;
-                w->path[base] = '\0';
+                w->plen = at + nlen;
+                if (!w->ign || !ignore_list_match_exact(w->ign, w->path))
+                        r = walk_entry(w, dir_fd, tag, dir_dev, at, err);
         }
         w->plen = base;
         w->path[base] = '\0';
-        return 0;
+        return r;
 }
 
 int walker_walk(int root_fd, const char *dir, uint32_t dir_tag, const struct ignore_list *ign,
