@@ -289,6 +289,7 @@ int main(int argc, char **argv)
         }
         if (rss_child)
                 return child_rss(rss_child, level);
+        setvbuf(stdout, NULL, _IOLBF, 0);
         if (runs < 1 || runs > 100)
                 runs = 5;
 
