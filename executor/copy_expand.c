@@ -119,10 +119,12 @@ int copy_expand_source(int src_root_fd, const char *pattern, const struct copy_o
                 bool is_dir = false;
                 if (!path_exists(src_root_fd, path, &is_dir))
                         continue;
-                if (*path && o->filter && o->filter(o->filter_userdata, path, is_dir) == COPY_PRUNE)
-                        continue;
-                if (*path && o->filter && !is_dir &&
-                    o->filter(o->filter_userdata, path, is_dir) == COPY_EXCLUDE)
+                const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+                enum copy_filter_result f =
+                        *path && o->filter
+                                ? o->filter(o->filter_userdata, path, is_dir ? "" : base, is_dir)
+                                : COPY_INCLUDE;
+                if (f == COPY_PRUNE || (f == COPY_EXCLUDE && !is_dir))
                         continue;
                 strv_push(&found, path);
         }
