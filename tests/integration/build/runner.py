@@ -160,7 +160,8 @@ class CaseRun:
         copy_context(self.case_dir, self.ctx)
         os.makedirs(http_dir, exist_ok=True)
         run_setup(self.case_dir, self.ctx, dict(os.environ, CTX=self.ctx, HTTP_DIR=http_dir,
-                                                WORK=self.work))
+                                                WORK=self.work,
+                                                MKTAR=os.path.join(HERE, "buildlib", "mktar.py")))
         for rel, mtime in spec.get("http_mtimes", {}).items():
             os.utime(os.path.join(http_dir, rel), (mtime, mtime))
         self.secrets = []
