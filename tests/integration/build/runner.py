@@ -132,7 +132,7 @@ class CaseRun:
         store.push("busybox", f"{self.reg.host}/base/busybox:v2", args, "v2s2")
         self.subst = {"registry": self.reg.host, "base_oci": f"{self.reg.host}/base/busybox:oci",
                       "base_v2": f"{self.reg.host}/base/busybox:v2", "host_arch": host_arch(),
-                      "work": self.work}
+                      "work": self.work, "case": self.name}
         self.subst["base"] = self.subst["base_v2" if spec.get("base") == "v2s2" else "base_oci"]
         self.build_args = {"BASE": self.subst["base"]}
         if "multiarch" in spec.get("fixtures", []):
@@ -301,11 +301,10 @@ class CaseRun:
         try:
             arch = Image(f"docker-archive:{os.path.join(out, 'image.tar')}",
                          os.path.join(self.work, "img-tar"))
+            # the config names every layer by its diff_id: same config, same image (the
+            # tarball may hold its layers compressed or not, so their blob digests may differ)
             if arch.config_digest != img.config_digest:
                 errs.append(f"config {arch.config_digest}, pushed {img.config_digest}")
-            if [x["digest"] for x in arch.manifest["layers"]] != \
-                    [x["digest"] for x in img.manifest["layers"]]:
-                errs.append("layers differ from the pushed image's")
             tags = tar_repo_tags(os.path.join(out, "image.tar"))
             if sorted(tags) != sorted(dests):
                 errs.append(f"RepoTags {tags}, expected {dests}")
@@ -373,7 +372,7 @@ def run_case(name, executor):
     tap = Tap()
     if os.geteuid() != 0:
         print("1..0 # SKIP needs root (umoci unpack keeps owners; builds use namespaces)")
-        return 77
+        return 0   # meson: a TAP plan of 1..0 is a skip
     builders = selected_builders()
     if "lading" in builders and not (executor and os.access(executor, os.X_OK)):
         raise TestError("the lading builder needs --executor PATH")
