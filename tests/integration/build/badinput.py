@@ -50,11 +50,11 @@ CASES = {
     "base-needs-auth-basic": dict(
         why="the registry wants Basic credentials and none are configured",
         registry="basic", dockerfile=BASE, status=1,
-        line=[r"^error: ", r"base/busybox:oci", r"\b401\b"]),
+        line=[r"^error: ", r"base/busybox:oci", r"\b401\b", r"(?i)(anonymous|credential)"]),
     "base-needs-auth-token": dict(
         why="the registry's token server gives anonymous users no pull right on private/*",
         registry="token", base_repo="private/busybox", dockerfile=BASE, status=1,
-        line=[r"^error: ", r"private/busybox:oci", r"\b401\b"]),
+        line=[r"^error: ", r"private/busybox:oci", r"\b401\b", r"(?i)(anonymous|credential)"]),
     "unreachable-base-registry": dict(
         why="FROM an image on a port where nothing listens",
         dockerfile="FROM 127.0.0.1:{closed}/base/busybox:oci\n", status=1,
