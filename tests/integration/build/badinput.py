@@ -22,6 +22,8 @@ BASE = "ARG BASE\nFROM ${BASE}\n"
 ZERO = "sha256:" + "0" * 64
 SERVED = b"the served content\n"
 SERVED_SHA = "sha256:" + hashlib.sha256(SERVED).hexdigest()
+# libcurl says "Couldn't connect to server" / "Failed to connect to ... Connection refused"
+REFUSED = r"(?i)(connection refused|couldn't connect|failed to connect)"
 
 # name: dict(why, dockerfile ({registry} and {closed} are replaced), status, line (regexes
 # that one stderr line must all match), registry (mode), base_repo, dest, check_dest (False:
@@ -58,11 +60,12 @@ CASES = {
     "unreachable-base-registry": dict(
         why="FROM an image on a port where nothing listens",
         dockerfile="FROM 127.0.0.1:{closed}/base/busybox:oci\n", status=1,
-        line=[r"^error: ", r"127\.0\.0\.1:{closed}", r"(?i)(connection refused|couldn't connect|connect)"]),
+        line=[r"^error: ", r"127\.0\.0\.1:{closed}", REFUSED]),
     "unreachable-destination": dict(
         why="--destination on a port where nothing listens",
-        dockerfile=BASE + "RUN echo x > /x\n", dest="127.0.0.1:{closed}/out/x:1", status=1, check_dest=False,
-        line=[r"^error: ", r"127\.0\.0\.1:{closed}", r"(?i)(connection refused|couldn't connect|connect)"]),
+        dockerfile=BASE + "RUN echo x > /x\n", dest="127.0.0.1:{closed}/out/x:1", status=1,
+        check_dest=False,
+        line=[r"^error: ", r"127\.0\.0\.1:{closed}", REFUSED]),
     "bad-destination-uppercase": dict(
         why="--destination with an upper-case repository name",
         dockerfile=BASE, dest="{registry}/UPPER/x:tag", status=1, check_dest=False,
@@ -78,7 +81,8 @@ CASES = {
         line=[r"^error: ", r"\bADD\b", re.escape(ZERO), re.escape(SERVED_SHA)]),
     "missing-required-secret": dict(
         why="RUN --mount=type=secret,required=true without a --secret of that id",
-        dockerfile=BASE + "RUN --mount=type=secret,id=absent,required=true cat /run/secrets/absent\n",
+        dockerfile=BASE + "RUN --mount=type=secret,id=absent,required=true "
+                          "cat /run/secrets/absent\n",
         status=1, line=[r"^error: ", r"\bsecret\b", r"\babsent\b"]),
 }
 

@@ -9,7 +9,6 @@ checks, comparison) before lading itself can build; it is not a reference for be
 usage: fake_lading.py --sandbox DIR --context CTX --dockerfile FILE [flags...]"""
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -23,7 +22,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 from harness import skopeo as sk  # noqa: E402
 
 from buildlib.builders import Buildah, BuildRequest  # noqa: E402
-from buildlib.util import safe_rmtree  # noqa: E402
+from buildlib.util import run, safe_rmtree  # noqa: E402
 
 
 def parse(argv):
@@ -62,7 +61,8 @@ def write_layout(path, src, digest, work):
     raw, _ = sk.inspect_raw(src, ["--tls-verify=false"] if src.startswith("docker") else [])
     os.makedirs(os.path.join(path, "blobs", "sha256"), exist_ok=True)
     for n in os.listdir(os.path.join(tmp, "blobs", "sha256")):
-        shutil.copy(os.path.join(tmp, "blobs", "sha256", n), os.path.join(path, "blobs", "sha256", n))
+        shutil.copy(os.path.join(tmp, "blobs", "sha256", n),
+                    os.path.join(path, "blobs", "sha256", n))
     with open(os.path.join(path, "blobs", "sha256", digest.split(":")[1]), "wb") as f:
         f.write(raw)
     m = json.loads(raw)
@@ -107,14 +107,15 @@ def main(argv):
             r = b._base() + ["push", "--signature-policy", b.files["policy.json"], tag, src]
         else:
             src = f"docker://{a.destination[0]}"
-            r = b._base() + ["push", "--signature-policy", b.files["policy.json"]] + tls + [tag, src]
-        from buildlib.util import run
+            r = b._base() + ["push", "--signature-policy", b.files["policy.json"]] + tls + \
+                [tag, src]
         p = run(r, env=b.env, timeout=240)
         if p.returncode != 0:
             print(f"error: push: {p.stderr.strip()}", file=sys.stderr)
             return 1
         skargs = ["--src-tls-verify=false"] if src.startswith("docker") else []
-        raw, digest = sk.inspect_raw(src, ["--tls-verify=false"] if src.startswith("docker") else [])
+        raw, digest = sk.inspect_raw(src, ["--tls-verify=false"] if src.startswith("docker")
+                                     else [])
         if not a.no_push:
             for d in a.destination[1:]:
                 sk.copy(src, f"docker://{d}", skargs + ["--dest-tls-verify=false",

@@ -23,7 +23,6 @@ import contextlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -158,6 +157,15 @@ class CaseRun:
         self.ctx = os.path.join(self.work, "context")
         os.makedirs(os.path.join(self.work, "out"))
         copy_context(self.case_dir, self.ctx)
+        # where no ARG can say it (COPY --from takes no variables in Docker), the Dockerfile
+        # names the test registry as {registry}: both builders read the same replaced text
+        df = os.path.join(self.ctx, "Dockerfile")
+        with open(df) as f:
+            text = f.read()
+        replaced = substitute(text, self.subst)
+        if replaced != text:
+            with open(df, "w") as f:
+                f.write(replaced)
         os.makedirs(http_dir, exist_ok=True)
         run_setup(self.case_dir, self.ctx, dict(os.environ, CTX=self.ctx, HTTP_DIR=http_dir,
                                                 WORK=self.work,
