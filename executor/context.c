@@ -152,7 +152,7 @@ static int read_dockerfile(const struct options *o, const char *ctx, const char 
                 found[0] == '/' || is_url(path) ? xstrdup(found) : realpath(found, NULL);
         if (!c->dockerfile_path)
                 c->dockerfile_path = xstrdup(found);
-        c->dockerfile_name = xstrdup(path);
+        c->dockerfile_name = xstrdup(o->dockerfile_shown ? o->dockerfile_shown : path);
         c->dockerfile_len = b.len;
         c->dockerfile = buf_steal(&b);
         return 0;

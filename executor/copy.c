@@ -309,7 +309,7 @@ static int copy_entry(struct copy_ctx *c, int src_dir, const char *src_name, con
         enum copy_filter_result f = c->o->filter ? c->o->filter(c->o->filter_userdata, src_rel,
                                                                 below, S_ISDIR(st.st_mode))
                                                  : COPY_INCLUDE;
-        if (f == COPY_PRUNE || (f == COPY_EXCLUDE && !S_ISDIR(st.st_mode)))
+        if (f == COPY_PRUNE || f == COPY_SKIP || (f == COPY_EXCLUDE && !S_ISDIR(st.st_mode)))
                 return 0;
         if (S_ISDIR(st.st_mode))
                 return copy_directory(c, src_dir, src_name, src_rel, &st, f == COPY_EXCLUDE,

@@ -22,6 +22,8 @@ enum copy_filter_result {
         COPY_INCLUDE,
         COPY_EXCLUDE, /* skip this entry; for a directory, still look inside */
         COPY_PRUNE,   /* skip this entry and everything below it */
+        COPY_SKIP,    /* like COPY_PRUNE, and a source left out this way is no error
+                       * (--exclude; a source excluded by .dockerignore is "not found") */
 };
 
 /* Decides for an entry: src_rel is its path relative to the source root (what .dockerignore

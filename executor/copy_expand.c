@@ -115,6 +115,7 @@ int copy_expand_source(int src_root_fd, const char *pattern, const struct copy_o
 
         /* keep what exists and is not excluded, sorted */
         _cleanup_(strv_freep) char **found = xcalloc(1, sizeof(char *));
+        bool skipped = false;
         strv_foreach (path, cur) {
                 bool is_dir = false;
                 if (!path_exists(src_root_fd, path, &is_dir))
@@ -124,9 +125,14 @@ int copy_expand_source(int src_root_fd, const char *pattern, const struct copy_o
                         *path && o->filter
                                 ? o->filter(o->filter_userdata, path, is_dir ? "" : base, is_dir)
                                 : COPY_INCLUDE;
-                if (f == COPY_PRUNE || (f == COPY_EXCLUDE && !is_dir))
+                skipped |= f == COPY_SKIP;
+                if (f == COPY_PRUNE || f == COPY_SKIP || (f == COPY_EXCLUDE && !is_dir))
                         continue;
                 strv_push(&found, path);
+        }
+        if (!found[0] && skipped) {
+                *ret = TAKE_PTR(found); /* everything left out by --exclude */
+                return 0;
         }
         if (!found[0]) {
                 if (has_wildcard(clean))

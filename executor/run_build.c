@@ -137,8 +137,10 @@ static int map_paths(struct sandbox *sb, struct options *o, struct lerr **err)
         else if (ctx && !strstr(ctx, "://"))
                 r = map_field(sb, &o->context, SANDBOX_PATH_RO, err);
         /* a Dockerfile outside the context, found as given */
-        if (r >= 0 && o->dockerfile && !strstr(o->dockerfile, "://") && exists(o->dockerfile))
+        if (r >= 0 && o->dockerfile && !strstr(o->dockerfile, "://") && exists(o->dockerfile)) {
+                o->dockerfile_shown = xstrdup(o->dockerfile);
                 r = map_field(sb, &o->dockerfile, SANDBOX_PATH_RO, err);
+        }
         if (r >= 0)
                 r = map_docker_config(sb, err);
         if (r >= 0)

@@ -7,7 +7,12 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/alloc.h"
@@ -28,6 +33,10 @@
 struct placed {
         struct stage_ctx *s;
         const struct df_mount *m;
+        bool real;         /* a real mount(2) in the step's own mount namespace */
+        char *src_path;    /* real bind: the source, resolved inside its root */
+        char *target_path; /* real mounts: the mount point, resolved inside the root */
+        bool src_is_file;
         char *target;   /* root-relative, cleaned */
         char *aside;    /* name of the moved-aside original (same directory), or NULL */
         char **created; /* parent directories created, outermost first */
@@ -111,10 +120,30 @@ static int move_aside(struct placed *p, int root_fd, struct lerr **err)
         return 0;
 }
 
+static int restore_real(struct placed *p, int root_fd)
+{
+        /* the mount went with the step's namespace; only a mount point made here is removed */
+        for (size_t i = strv_length(p->created); i > 0; i--) {
+                const char *pname;
+                _cleanup_close_ int d = fs_open_parent_in_root(root_fd, p->created[i - 1], &pname);
+                if (d >= 0 && unlinkat(d, pname, 0) < 0)
+                        (void) unlinkat(d, pname, AT_REMOVEDIR);
+        }
+        if (p->anchor) {
+                _cleanup_close_ int a =
+                        fs_open_in_root(root_fd, p->anchor, O_RDONLY | O_DIRECTORY, 0);
+                if (a >= 0)
+                        (void) futimens(a, p->anchor_times);
+        }
+        return 0;
+}
+
 static int restore(struct placed *p, int root_fd, struct lerr **err)
 {
         const char *name;
         int r = 0;
+        if (p->real)
+                return restore_real(p, root_fd);
         _cleanup_close_ int pfd = fs_open_parent_in_root(root_fd, p->target, &name);
         if (pfd < 0)
                 return lerr_errno(err, pfd, "open the parent of '/%s'", p->target);
@@ -142,6 +171,146 @@ static int restore(struct placed *p, int root_fd, struct lerr **err)
                         (void) futimens(a, p->anchor_times);
         }
         return r;
+}
+
+/* ---- real mounts ---- */
+
+/* Whether a step can have mounts of its own: a child tries a new mount namespace and a tmpfs,
+ * once per build. LADING_RUN_MOUNTS=place forces placement (tests use it to cover both). */
+static bool can_mount(const char *kaniko_dir)
+{
+        static int cached = -1;
+        if (cached >= 0)
+                return cached;
+        const char *force = getenv("LADING_RUN_MOUNTS");
+        if (force && streq(force, "place"))
+                return (cached = 0);
+        _cleanup_free_ char *probe = xasprintf("%s/mount-probe", kaniko_dir);
+        (void) mkdir(probe, 0700);
+        pid_t pid = fork();
+        if (pid == 0) {
+                bool ok = unshare(CLONE_NEWNS) == 0 &&
+                          mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+                          mount("tmpfs", probe, "tmpfs", 0, "size=4k") == 0;
+                _exit(ok ? 0 : 1);
+        }
+        int ws = 0;
+        cached = pid > 0 && waitpid(pid, &ws, 0) == pid && WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
+        (void) rmdir(probe);
+        log_debug("RUN --mount: %s", cached ? "real mounts" : "placement (no mount(2) here)");
+        return cached;
+}
+
+/* The path an fd was opened at (both roots are "/" or below it), for the child, which mounts
+ * by path: mount(2) refuses fds of the namespace the child left. */
+static char *fd_realpath(int fd)
+{
+        char link[64], buf[FS_PATH_MAX + 1];
+        (void) snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(link, buf, FS_PATH_MAX);
+        if (n <= 0)
+                return NULL;
+        buf[n] = '\0';
+        return xstrdup(buf);
+}
+
+/* In the step's child, before it drops privileges (async-signal-safe calls only). */
+static int hook_child(void *userdata)
+{
+        static bool unshared; /* once per child: it is a fresh copy of this process */
+        struct placed *p = userdata;
+        const char *dst = p->target_path;
+        if (!p->real)
+                return 0;
+        if (!unshared) {
+                /* the step's mounts stay in its own namespace and vanish with it */
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                        return -errno;
+                unshared = true;
+        }
+        if (p->m->type == DF_MOUNT_TMPFS) {
+                char opts[48] = "mode=1777";
+                if (p->m->size > 0) {
+                        char num[24];
+                        int n = 0;
+                        uint64_t v = (uint64_t) p->m->size;
+                        do
+                                num[n++] = (char) ('0' + v % 10);
+                        while ((v /= 10) > 0);
+                        size_t o = strlen(opts);
+                        memcpy(opts + o, ",size=", 6);
+                        o += 6;
+                        while (n > 0)
+                                opts[o++] = num[--n];
+                        opts[o] = '\0';
+                }
+                return mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0 ? -errno : 0;
+        }
+        if (mount(p->src_path, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return -errno;
+        if (p->m->readonly &&
+            mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Creates the mount point (a directory, or an empty file for a file source) if missing. */
+static int make_mount_point(struct placed *p, int root_fd, bool file, struct lerr **err)
+{
+        const char *name;
+        _cleanup_close_ int pfd = fs_open_parent_in_root(root_fd, p->target, &name);
+        if (pfd < 0)
+                return lerr_errno(err, pfd, "open the parent of '/%s'", p->target);
+        if (faccessat(pfd, name, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+                int r = file ? openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)
+                             : mkdirat(pfd, name, 0755);
+                if (r < 0)
+                        return lerr_errno(err, errno, "create mount point '/%s'", p->target);
+                if (file)
+                        (void) close(r);
+                strv_push(&p->created, p->target);
+        }
+        _cleanup_close_ int fd = fs_open_in_root(root_fd, p->target, O_PATH, 0);
+        if (fd < 0)
+                return lerr_errno(err, fd, "open mount point '/%s'", p->target);
+        p->target_path = fd_realpath(fd);
+        return p->target_path ? 0 : lerr_errno(err, errno, "locate mount point '/%s'", p->target);
+}
+
+static int bind_source_fd(struct placed *p, struct lerr **err)
+{
+        struct stage_ctx *s = p->s;
+        const struct df_mount *m = p->m;
+        _cleanup_close_ int root = -EBADF;
+        if (m->from) {
+                int r = base_source_root(s->b, s->index, m->from, NULL, &root, err);
+                if (r < 0)
+                        return r;
+        } else
+                root = fcntl(s->b->context_fd, F_DUPFD_CLOEXEC, 3);
+        if (root < 0)
+                return lerr_errno(err, root, "open the bind source");
+        /* resolved inside its root: a link in the context cannot bind anything outside it */
+        _cleanup_close_ int fd =
+                fs_open_in_root(root, m->source && *m->source ? m->source : ".", O_PATH, 0);
+        if (fd < 0)
+                return lerr_errno(err, fd, "RUN --mount: source '%s' not found",
+                                  m->source ? m->source : ".");
+        struct stat st;
+        if (fstat(fd, &st) == 0)
+                p->src_is_file = !S_ISDIR(st.st_mode);
+        p->src_path = fd_realpath(fd);
+        return p->src_path ? 0 : lerr_errno(err, errno, "locate the bind source");
+}
+
+static int prepare_real(struct placed *p, int root_fd, struct lerr **err)
+{
+        if (p->m->type == DF_MOUNT_BIND) {
+                int r = bind_source_fd(p, err);
+                if (r < 0)
+                        return r;
+        }
+        return make_mount_point(p, root_fd, p->src_is_file, err);
 }
 
 /* ---- per type ---- */
@@ -258,10 +427,13 @@ static int hook_prepare(void *userdata, int root_fd, struct lerr **err)
 {
         struct placed *p = userdata;
         int r = make_parents(p, root_fd, err);
-        if (r >= 0)
+        if (r >= 0 && p->real)
+                r = prepare_real(p, root_fd, err);
+        else if (r >= 0) {
                 r = move_aside(p, root_fd, err);
-        if (r >= 0)
-                r = place(p, root_fd, err);
+                if (r >= 0)
+                        r = place(p, root_fd, err);
+        }
         if (r < 0) {
                 /* the process runs no cleanup for a failed prepare: undo what was done here */
                 (void) restore(p, root_fd, NULL);
@@ -383,13 +555,21 @@ int run_mounts_new(struct stage_ctx *s, const struct df_run *run, struct run_mou
                 }
         }
         rm->hooks = xcalloc(rm->n + 1, sizeof(*rm->hooks));
-        for (size_t i = 0; i < rm->n; i++)
+        for (size_t i = 0; i < rm->n; i++) {
+                struct placed *p = &rm->p[i];
+                /* read-only binds and tmpfs are real mounts where the kernel allows them;
+                 * rw binds are copies, so that writes are discarded as BuildKit does */
+                p->real = ((p->m->type == DF_MOUNT_BIND && p->m->readonly) ||
+                           p->m->type == DF_MOUNT_TMPFS) &&
+                          can_mount(s->b->kaniko_dir);
                 rm->hooks[i] = (struct process_hook){
-                        .what = rm->p[i].m->spec,
+                        .what = p->m->spec,
                         .prepare = hook_prepare,
                         .cleanup = hook_cleanup,
-                        .userdata = &rm->p[i],
+                        .child = hook_child,
+                        .userdata = p,
                 };
+        }
         *ret = rm;
         return 0;
 }
@@ -416,6 +596,8 @@ void run_mounts_free(struct run_mounts *m)
                 strv_free(p->created);
                 free(p->anchor);
                 free(p->cache_dir);
+                free(p->src_path);
+                free(p->target_path);
                 if (p->secret)
                         explicit_bzero(p->secret, p->secret_len);
                 free(p->secret);

@@ -254,6 +254,15 @@ static int dispatch(struct stage_ctx *s, const struct df_inst *exp, struct step_
         return lerr_set(err, EINVAL, "unknown instruction");
 }
 
+/* Errors of a step name where it is and what it was: "Dockerfile:4: step 2/3 'RUN exit 42':
+ * ..." (keeping the error's exit status: a failing RUN's becomes the executor's). */
+static int step_error(const struct stage_ctx *s, const char *filename, const struct df_inst *raw,
+                      struct lerr **err)
+{
+        return lerr_wrap(err, "%s:%u: step %u/%u '%s'", filename, raw->line, s->step, s->n_steps,
+                         raw->original);
+}
+
 static int run_step(struct stage_ctx *s, const struct df_inst *raw, const char *filename,
                     struct lerr **err)
 {
@@ -267,11 +276,11 @@ static int run_step(struct stage_ctx *s, const struct df_inst *raw, const char *
                  raw->original);
         if (raw->kind == DF_ARG) {
                 r = step_arg(s, raw, err);
-                return r < 0 ? dockerfile_inst_wrap(filename, raw, err) : 0;
+                return r < 0 ? step_error(s, filename, raw, err) : 0;
         }
         r = df_inst_expand(raw, vars_expand_env(s->vars), 0, &exp, err);
         if (r < 0)
-                return dockerfile_inst_wrap(filename, raw, err);
+                return step_error(s, filename, raw, err);
         if (may_change_files(exp->kind)) {
                 r = ensure_snapshotter(s, err);
                 if (r < 0)
@@ -280,7 +289,7 @@ static int run_step(struct stage_ctx *s, const struct df_inst *raw, const char *
         r = dispatch(s, exp, &out, err);
         if (r < 0) {
                 strv_free(out.paths);
-                return dockerfile_inst_wrap(filename, raw, err);
+                return step_error(s, filename, raw, err);
         }
         bool layer = false;
         if (o->single_snapshot) {
@@ -289,7 +298,7 @@ static int run_step(struct stage_ctx *s, const struct df_inst *raw, const char *
                 r = take_layer(s, out.paths, o->force_build_metadata ? SNAPSHOT_FORCE : 0, err);
                 if (r < 0) {
                         strv_free(out.paths);
-                        return dockerfile_inst_wrap(filename, raw, err);
+                        return step_error(s, filename, raw, err);
                 }
                 layer = r > 0;
                 if (!layer)
@@ -378,7 +387,6 @@ int stage_build(struct build *b, unsigned i, struct lerr **err)
                                  ps->base);
         struct image_config *cfg = s.res->config;
         triggers = TAKE_PTR(cfg->onbuild);
-        apply_labels(cfg, b->o->labels);
         s.n_steps = (unsigned) count_steps(ps->df, triggers);
         r = run_triggers(&s, triggers, err);
         for (size_t k = 0; r >= 0 && k < ps->df->n_insts; k++)
@@ -396,6 +404,8 @@ int stage_build(struct build *b, unsigned i, struct lerr **err)
                 vars_free(s.vars);
                 return r;
         }
+        /* --label wins over the Dockerfile's LABEL, as docker build --label does */
+        apply_labels(cfg, b->o->labels);
         image_config_set_string(&cfg->created, b->created);
         s.res->vars = s.vars;
         s.res->built = true;

@@ -41,8 +41,8 @@ static enum copy_filter_result filter(void *userdata, const char *src_rel, const
 {
         const struct copy_filter *f = userdata;
         if (f->excludes && *below && dockerignore_match(f->excludes, below))
-                return is_dir && !dockerignore_may_include_below(f->excludes, below) ? COPY_PRUNE
-                                                                                     : COPY_EXCLUDE;
+                return is_dir && dockerignore_may_include_below(f->excludes, below) ? COPY_EXCLUDE
+                                                                                    : COPY_SKIP;
         if (f->ignore && dockerignore_match(f->ignore, src_rel))
                 return is_dir && !dockerignore_may_include_below(f->ignore, src_rel) ? COPY_PRUNE
                                                                                      : COPY_EXCLUDE;

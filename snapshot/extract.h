@@ -13,8 +13,9 @@
  *
  * The input is read once, front to back, never seeked: it may be a pipe fed while the blob is
  * still downloading. Decompression runs in a helper thread so that inflating and the file
- * system calls use two cores (when two are usable: affinity and cgroup CPU quota). Layers must be applied in order; extracting one layer uses one
- * calling thread (plus the helper) and never touches process-wide state (cwd, umask, locale).
+ * system calls use two cores (when two are usable: affinity and cgroup CPU quota). Layers must be
+ * applied in order; extracting one layer uses one calling thread (plus the helper) and never
+ * touches process-wide state (cwd, umask, locale).
  *
  * Limits, per layer (hostile input gets an error, not an OOM):
  *   EXTRACT_MAX_ENTRIES tar entries (the default of extract_options.max_entries),

@@ -120,9 +120,16 @@ def check_history(image, spec):
 
 
 def check_layer_entries(image, spec):
-    """spec: [{"layer": index, "include": [names], "exclude": [names], "exact": [names]}]."""
+    """spec: [{"layer": index, "include": [names], "exclude": [names], "exact": [names]}];
+    "layer": "*" applies an "exclude" list to every layer."""
     errs = []
+    expanded = []
     for s in spec:
+        if s.get("layer") == "*":
+            expanded += [dict(s, layer=i) for i in range(len(image.layers))]
+        else:
+            expanded.append(s)
+    for s in expanded:
         idx = s.get("layer", -1)
         try:
             names = image.layer_entries(idx)
