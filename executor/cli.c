@@ -284,7 +284,8 @@ static void resolve_build_args(struct options *o)
 
 static int check_context(struct options *o, struct lerr **err)
 {
-        static const char *const remote[] = {"tar://", "gs://", "s3://", "git://", "https://"};
+        static const char *const remote[] = {"gs://", "s3://", "git://"};
+        static const char *const built[] = {"tar://", "https://", "http://"};
         const char *scheme_end, *rest;
 
         if (!o->context)
@@ -300,6 +301,9 @@ static int check_context(struct options *o, struct lerr **err)
         if (scheme_end) {
                 _cleanup_free_ char *scheme =
                         xstrndup(o->context, (size_t) (scheme_end - o->context) + 3);
+                for (size_t i = 0; i < ARRAY_SIZE(built); i++)
+                        if (streq(scheme, built[i]))
+                                return 0;
                 for (size_t i = 0; i < ARRAY_SIZE(remote); i++)
                         if (streq(scheme, remote[i]))
                                 return lerr_set(err, ENOSYS, "--context with a %s URL " NOT_BUILT,
@@ -330,8 +334,6 @@ static int check_dockerfile(const struct options *o, struct lerr **err)
 {
         if (!o->dockerfile)
                 return lerr_set(err, EINVAL, "--dockerfile must not be empty");
-        if (startswith(o->dockerfile, "http://") || startswith(o->dockerfile, "https://"))
-                return lerr_set(err, ENOSYS, "--dockerfile with an http(s):// URL " NOT_BUILT);
         return 0;
 }
 

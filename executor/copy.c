@@ -31,6 +31,7 @@ struct hardlink {
 
 struct copy_ctx {
         const struct copy_opts *o;
+        size_t match_len; /* length of the matched source's path: what "below" strips */
         int src_root, dst_root;
         struct copy_result *res;
         struct hardlink *links;
@@ -302,10 +303,13 @@ static int copy_entry(struct copy_ctx *c, int src_dir, const char *src_name, con
         struct stat st;
         if (fstatat(src_dir, src_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return lerr_errno(c->err, errno, "%s: stat '%s'", c->o->instruction, src_rel);
-        enum copy_filter_result f =
-                c->o->filter ? c->o->filter(c->o->filter_userdata, src_rel, S_ISDIR(st.st_mode))
-                             : COPY_INCLUDE;
-        if (f == COPY_PRUNE || (f == COPY_EXCLUDE && !S_ISDIR(st.st_mode)))
+        const char *below = src_rel + MIN(c->match_len, strlen(src_rel));
+        while (*below == '/')
+                below++;
+        enum copy_filter_result f = c->o->filter ? c->o->filter(c->o->filter_userdata, src_rel,
+                                                                below, S_ISDIR(st.st_mode))
+                                                 : COPY_INCLUDE;
+        if (f == COPY_PRUNE || f == COPY_SKIP || (f == COPY_EXCLUDE && !S_ISDIR(st.st_mode)))
                 return 0;
         if (S_ISDIR(st.st_mode))
                 return copy_directory(c, src_dir, src_name, src_rel, &st, f == COPY_EXCLUDE,
@@ -515,6 +519,8 @@ static int copy_one(struct copy_ctx *c, const char *pattern, const char *src_rel
                 return lerr_errno(c->err, in < 0 ? in : -errno, "%s: stat '%s'", c->o->instruction,
                                   src_rel);
         const char *sub = c->o->parents ? parents_part(pattern, src_rel) : NULL;
+        c->match_len = strlen(src_rel);
+        c->match_len = strlen(src_rel);
         _cleanup_free_ char *target = NULL;
         if (S_ISDIR(st.st_mode)) {
                 target = sub && *sub ? join(dest, sub) : xstrdup(dest);

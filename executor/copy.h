@@ -22,10 +22,15 @@ enum copy_filter_result {
         COPY_INCLUDE,
         COPY_EXCLUDE, /* skip this entry; for a directory, still look inside */
         COPY_PRUNE,   /* skip this entry and everything below it */
+        COPY_SKIP,    /* like COPY_PRUNE, and a source left out this way is no error
+                       * (--exclude; a source excluded by .dockerignore is "not found") */
 };
 
-/* Decides for a path relative to the source root (e.g. .dockerignore and --exclude). */
-typedef enum copy_filter_result (*copy_filter_fn)(void *userdata, const char *src_rel, bool is_dir);
+/* Decides for an entry: src_rel is its path relative to the source root (what .dockerignore
+ * matches), below its path relative to the matched source itself ("" for the source, the base
+ * name for a file source: what --exclude matches, as BuildKit does). */
+typedef enum copy_filter_result (*copy_filter_fn)(void *userdata, const char *src_rel,
+                                                  const char *below, bool is_dir);
 
 struct copy_opts {
         const char *instruction; /* "COPY" or "ADD", for messages */

@@ -115,16 +115,24 @@ int copy_expand_source(int src_root_fd, const char *pattern, const struct copy_o
 
         /* keep what exists and is not excluded, sorted */
         _cleanup_(strv_freep) char **found = xcalloc(1, sizeof(char *));
+        bool skipped = false;
         strv_foreach (path, cur) {
                 bool is_dir = false;
                 if (!path_exists(src_root_fd, path, &is_dir))
                         continue;
-                if (*path && o->filter && o->filter(o->filter_userdata, path, is_dir) == COPY_PRUNE)
-                        continue;
-                if (*path && o->filter && !is_dir &&
-                    o->filter(o->filter_userdata, path, is_dir) == COPY_EXCLUDE)
+                const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+                enum copy_filter_result f =
+                        *path && o->filter
+                                ? o->filter(o->filter_userdata, path, is_dir ? "" : base, is_dir)
+                                : COPY_INCLUDE;
+                skipped |= f == COPY_SKIP;
+                if (f == COPY_PRUNE || f == COPY_SKIP || (f == COPY_EXCLUDE && !is_dir))
                         continue;
                 strv_push(&found, path);
+        }
+        if (!found[0] && skipped) {
+                *ret = TAKE_PTR(found); /* everything left out by --exclude */
+                return 0;
         }
         if (!found[0]) {
                 if (has_wildcard(clean))

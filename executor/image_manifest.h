@@ -6,17 +6,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "common/digest.h"
-#include "registry/manifest.h" /* struct descriptor, media types */
+#include "registry/manifest.h"     /* struct descriptor, media types */
+#include "snapshot/layer_writer.h" /* enum layer_compression */
 
 enum image_format {
         IMAGE_FORMAT_DOCKER, /* application/vnd.docker.distribution.manifest.v2+json */
         IMAGE_FORMAT_OCI,    /* application/vnd.oci.image.manifest.v1+json */
-};
-
-enum layer_compression {
-        LAYER_GZIP,
-        LAYER_ZSTD,
-        LAYER_UNCOMPRESSED,
 };
 
 const char *image_format_manifest_type(enum image_format f);

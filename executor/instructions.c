@@ -638,7 +638,10 @@ static int copy_checks(const struct df_inst *inst, struct lerr **err)
                 uint32_t mode;
                 r = df_chmod_parse(c->chmod, &octal, &mode, err);
         }
-        if (r >= 0 && c->checksum && !has_dollar(c->checksum))
+        bool sources_final = true; /* a source with a variable is checked once expanded */
+        for (size_t i = 0; c->sources && c->sources[i]; i++)
+                sources_final &= !has_dollar(c->sources[i]);
+        if (r >= 0 && c->checksum && !has_dollar(c->checksum) && sources_final)
                 r = df_checksum_check(c->checksum, c->sources, err);
         return r;
 }

@@ -12,6 +12,7 @@
 #include "executor/cli.h"
 #include "executor/options.h"
 #include "executor/plan_print.h"
+#include "executor/run_build.h"
 
 static int fail(const struct lerr *err)
 {
@@ -38,7 +39,8 @@ static void setup_logging(const struct options *o)
         log_setup(level, format, o->log_timestamp);
 }
 
-static int run(const struct options *o, const struct cli_result *res, struct lerr **err)
+/* Returns < 0 with err set, or the exit status. */
+static int run(struct options *o, const struct cli_result *res, struct lerr **err)
 {
         switch (res->action) {
         case CLI_ACTION_HELP:
@@ -54,8 +56,7 @@ static int run(const struct options *o, const struct cli_result *res, struct ler
                 return flush_stdout(err);
         }
         case CLI_ACTION_BUILD:
-                /* the build issue replaces this with the build */
-                return lerr_set(err, ENOSYS, "building images is not implemented yet");
+                return run_build(o, err);
         }
         return lerr_set(err, EINVAL, "unknown action %d", (int) res->action);
 }
@@ -72,7 +73,8 @@ int main(int argc, char **argv)
         setup_logging(&o);
         strv_foreach (w, res.warnings)
                 log_warn("%s", w);
-        if (run(&o, &res, &err) < 0)
+        int r = run(&o, &res, &err);
+        if (r < 0)
                 return fail(err);
-        return 0;
+        return r;
 }

@@ -23,6 +23,8 @@ enum compression_opt {
 struct options {
         /* build input */
         char *dockerfile;       /* -f, default "Dockerfile" */
+        char *dockerfile_shown; /* the Dockerfile as the user named it, for messages, when
+                                 * dockerfile was rewritten (sandbox); NULL otherwise */
         char *context;          /* -c, default "/workspace/"; "dir://" is removed */
         char *context_sub_path; /* for a local context, the CLI joins it to context and clears it */
         char *bucket;           /* hidden, legacy GCS context */

@@ -50,6 +50,8 @@ enum extract_flags {
         EXTRACT_NO_XATTRS = 1u << 1,  /* ignore extended attributes */
         EXTRACT_NO_THREADS = 1u << 2, /* decompress in the calling thread */
         EXTRACT_QUIET = 1u << 3,      /* no warnings in the log: the counts in the stats only */
+        EXTRACT_KEEP_ROOT = 1u << 4,  /* an entry naming the root ("./") leaves its metadata
+                                       * alone (ADD of an archive into an existing directory) */
 };
 
 struct extract_options {

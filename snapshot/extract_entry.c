@@ -562,6 +562,8 @@ static int root_entry(struct extractor *x, mode_t type, struct lerr **err)
         if (type != AE_IFDIR)
                 return lerr_set(err, EINVAL, "entry '%s' names the root but is not a directory",
                                 extract_show(x, 0, archive_entry_pathname(x->e)));
+        if (x->o->flags & EXTRACT_KEEP_ROOT)
+                return 0;
         struct target t = {.pfd = x->root_fd, .pcanon = "", .base = ".", .canon = "/"};
         /* .fresh = false: the root exists, its owner is set from the entry */
         _cleanup_close_ int fd = openat(x->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

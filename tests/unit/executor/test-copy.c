@@ -106,9 +106,11 @@ static int run(char **srcs, const char *dest, const struct copy_opts *o, struct 
         return r;
 }
 
-static enum copy_filter_result filter_logs(void *ud, const char *rel, bool is_dir)
+static enum copy_filter_result filter_logs(void *ud, const char *rel, const char *below,
+                                           bool is_dir)
 {
         (void) ud;
+        (void) below;
         if (fnmatch("*.log", rel, 0) == 0)
                 return COPY_EXCLUDE;
         if (streq(rel, "x") && is_dir)

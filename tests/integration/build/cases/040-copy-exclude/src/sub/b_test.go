@@ -1,0 +1,1 @@
+src/sub/b_test.go
