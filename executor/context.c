@@ -102,8 +102,8 @@ static int context_dir(const struct options *o, const char *kaniko_dir, char **r
         return 0;
 }
 
-static int read_dockerfile(const struct options *o, const char *ctx, const char *kaniko_dir,
-                           struct build_context *c, struct lerr **err)
+int context_read_dockerfile(const struct options *o, const char *ctx, const char *kaniko_dir,
+                            struct build_context *c, struct lerr **err)
 {
         const char *path = o->dockerfile && *o->dockerfile ? o->dockerfile : "Dockerfile";
         struct buf b = BUF_INIT(DOCKERFILE_MAX_BYTES);
@@ -125,7 +125,7 @@ static int read_dockerfile(const struct options *o, const char *ctx, const char 
         } else {
                 /* as given first (relative to the working directory), then in the context */
                 r = fs_read_file_at(AT_FDCWD, path, &b);
-                if (r == -ENOENT && path[0] != '/') {
+                if (r == -ENOENT && ctx && path[0] != '/') {
                         joined = xasprintf("%s/%s", ctx, path);
                         buf_reset(&b);
                         r = fs_read_file_at(AT_FDCWD, joined, &b);
@@ -179,7 +179,7 @@ int context_open(const struct options *o, const char *kaniko_dir, struct build_c
         c.fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (c.fd < 0)
                 return lerr_errno(err, errno, "open the build context '%s'", dir);
-        r = read_dockerfile(o, dir, kaniko_dir, &c, err);
+        r = context_read_dockerfile(o, dir, kaniko_dir, &c, err);
         if (r < 0) {
                 context_done(&c);
                 return r;

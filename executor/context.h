@@ -20,6 +20,11 @@ struct build_context {
         size_t dockerfile_len;
 };
 
+/* Reads the Dockerfile named by o (as given, else under context_dir when that is not NULL;
+ * a URL is downloaded into download_dir) into c's dockerfile fields. */
+int context_read_dockerfile(const struct options *o, const char *context_dir,
+                            const char *download_dir, struct build_context *c, struct lerr **err);
+
 /* kaniko_dir is where remote contexts are unpacked. */
 int context_open(const struct options *o, const char *kaniko_dir, struct build_context *ret,
                  struct lerr **err);

@@ -487,10 +487,13 @@ static void test_plan_print(void)
         err = NULL;
 
         free(o.dockerfile);
-        o.dockerfile = xstrdup("https://example.com/Dockerfile");
+        /* a URL is downloaded; nothing listens on port 1 of loopback */
+        o.dockerfile = xstrdup("http://127.0.0.1:1/Dockerfile");
         free(out);
         out = capture_plan(&o, &err, &r);
-        is_int(r, -ENOTSUP, "URL Dockerfile not supported yet");
+        is_int(r, -EIO, "URL Dockerfile that cannot be downloaded");
+        ok(err && strstr(lerr_message(err), "download 'http://127.0.0.1:1/Dockerfile'") != NULL,
+           "the error names the URL");
         lerr_free(err);
         err = NULL;
 
