@@ -16,6 +16,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/strv.h"
+#include "common/timefmt.h"
 #include "executor/blobstore.h"
 #include "executor/build-internal.h"
 #include "executor/context.h"
@@ -65,15 +66,7 @@ void stage_result_done(struct stage_result *s)
 
 static char *build_timestamp(const struct options *o)
 {
-        if (o->reproducible)
-                return xstrdup("1970-01-01T00:00:00Z");
-        struct timespec ts;
-        struct tm tm;
-        char s[64];
-        clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
-        return xasprintf("%s.%09ldZ", s, ts.tv_nsec);
+        return o->reproducible ? xstrdup("1970-01-01T00:00:00Z") : timefmt_now();
 }
 
 static int mkdir_parents(const char *path, mode_t mode)

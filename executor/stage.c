@@ -16,6 +16,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/strv.h"
+#include "common/timefmt.h"
 #include "executor/blobstore.h"
 #include "executor/dockerfile.h"
 #include "executor/image_config.h"
@@ -51,15 +52,7 @@ char *stage_abs_path(const struct stage_ctx *s, const char *p)
 
 static char *timestamp(const struct build *b)
 {
-        if (b->o->reproducible)
-                return xstrdup("1970-01-01T00:00:00Z");
-        struct timespec ts;
-        struct tm tm;
-        char s[64];
-        clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
-        return xasprintf("%s.%09ldZ", s, ts.tv_nsec);
+        return b->o->reproducible ? xstrdup("1970-01-01T00:00:00Z") : timefmt_now();
 }
 
 /* ---- the base ---- */
