@@ -662,8 +662,7 @@ static void test_checks(void)
             "invalid value 'ftp://h/x' for --context: unknown scheme ftp:// (use a directory, "
             "dir://, tar://, gs://, s3://, git:// or https://)",
             "--context=ftp://h/x");
-        static const char *const remote[] = {"gs://b/c.tar.gz", "s3://b/c",
-                                             "git://github.com/a/b"};
+        static const char *const remote[] = {"gs://b/c.tar.gz", "s3://b/c", "git://github.com/a/b"};
         for (size_t i = 0; i < ARRAY_SIZE(remote); i++) {
                 const char *end = strstr(remote[i], "://") + 3;
                 _cleanup_free_ char *want = xasprintf("--context with a %.*s URL" NOT_BUILT,
