@@ -1,1 +1,1 @@
-src / main.c
+src/main.c
