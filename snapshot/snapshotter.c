@@ -4,6 +4,7 @@
 #include "snapshot/snapshotter.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>

@@ -16,6 +16,16 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#ifndef STATX_BASIC_STATS
+/* musl before 1.2.5 has no statx(): the kernel's structure and the raw system call */
+#include <linux/stat.h>
+static int statx_raw(int dir_fd, const char *path, int flags, unsigned mask, struct statx *buf)
+{
+        return (int) syscall(SYS_statx, dir_fd, path, flags, mask, buf);
+}
+#define statx(...) statx_raw(__VA_ARGS__)
+#endif
+
 #include "common/alloc.h"
 #include "common/digest.h"
 #include "common/err.h"
@@ -371,7 +381,8 @@ static int read_names(int dir_fd, char *dents, size_t dents_size, struct names *
 {
         struct names n = {0};
         for (;;) {
-                ssize_t got = getdents64(dir_fd, dents, dents_size);
+                /* the system call: musl declares getdents64() with its own dirent type */
+                ssize_t got = syscall(SYS_getdents64, dir_fd, dents, dents_size);
                 if (got < 0) {
                         if (errno == EINTR)
                                 continue;
