@@ -500,9 +500,14 @@ int fs_write_all(int fd, const void *p, size_t n)
 int fs_read_file_at(int dir_fd, const char *path, struct buf *b)
 {
         _cleanup_close_ int fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        char chunk[65536];
         if (fd < 0)
                 return -errno;
+        return fs_read_fd(fd, b);
+}
+
+int fs_read_fd(int fd, struct buf *b)
+{
+        char chunk[65536];
         for (;;) {
                 ssize_t n = read(fd, chunk, sizeof(chunk));
                 if (n < 0) {
@@ -548,7 +553,7 @@ struct rm_level {
         char *name; /* this directory's name in its parent */
 };
 
-static int list_names(int dir_fd, char ***ret, size_t *ret_n)
+int fs_list_names(int dir_fd, char ***ret, size_t *ret_n)
 {
         int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
@@ -664,7 +669,7 @@ static int rm_tree(int top_fd)
         }
         st = xcalloc(alloc, sizeof(*st));
         st[depth++] = (struct rm_level){.dev = s.st_dev, .ino = s.st_ino};
-        r = list_names(cur, &st[0].names, &st[0].n);
+        r = fs_list_names(cur, &st[0].names, &st[0].n);
         while (r >= 0) {
                 struct rm_level *l = &st[depth - 1];
                 if (l->i == l->n) {
@@ -696,7 +701,7 @@ static int rm_tree(int top_fd)
                         (struct rm_level){.dev = s.st_dev, .ino = s.st_ino, .name = xstrdup(name)};
                 (void) close(cur);
                 cur = fd;
-                r = list_names(cur, &st[depth - 1].names, &st[depth - 1].n);
+                r = fs_list_names(cur, &st[depth - 1].names, &st[depth - 1].n);
         }
         for (size_t i = 0; i < depth; i++)
                 rm_level_done(&st[i]);

@@ -50,6 +50,11 @@ int fs_mkdir_p_in_root(int root_fd, const char *rel, mode_t mode);
 /* Test hook: force the walk fallback even where openat2 works. */
 void fs_set_force_walk(bool on);
 
+/* Reads what is left of fd into b (bounded by b->max: -E2BIG if larger). */
+int fs_read_fd(int fd, struct buf *b);
+/* The names in a directory ("." and ".." left out), unsorted, as a new array of n new strings
+ * (free each, then the array). */
+int fs_list_names(int dir_fd, char ***ret, size_t *ret_n);
 /* Reads a whole file into b (bounded by b->max: -E2BIG if larger). */
 int fs_read_file_at(int dir_fd, const char *path, struct buf *b);
 /* Writes data to path atomically (temp file in the same dir, fsync-less rename). The temp file

@@ -4,7 +4,6 @@
  * resolve users: the caller passes numeric owners. */
 #include "executor/copy.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -212,32 +211,25 @@ static int cmp_str(const void *a, const void *b)
 static int copy_dir_contents(struct copy_ctx *c, int src_fd, const char *src_rel, int dst_fd,
                              const char *dst_rel)
 {
-        _cleanup_(strv_freep) char **list = NULL;
-        int dfd = fcntl(src_fd, F_DUPFD_CLOEXEC, 3);
-        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-        if (!d) {
-                int e = errno;
-                if (dfd >= 0)
-                        (void) close(dfd);
-                return lerr_errno(c->err, e, "%s: read '%s'", c->o->instruction, src_rel);
-        }
-        struct dirent *de;
-        while ((de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
-                        strv_push(&list, de->d_name);
-        closedir(d);
-        size_t n = strv_length(list);
-        qsort(list, n, sizeof(char *), cmp_str);
+        char **names = NULL;
+        size_t n = 0;
+        int r = fs_list_names(src_fd, &names, &n);
+        if (r < 0)
+                return lerr_errno(c->err, r, "%s: read '%s'", c->o->instruction, src_rel);
+        qsort(names, n, sizeof(char *), cmp_str);
         int written = 0;
         for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *s = join(src_rel, list[i]);
-                _cleanup_free_ char *t = join(dst_rel, list[i]);
-                int r = copy_entry(c, src_fd, list[i], s, dst_fd, list[i], t);
-                if (r < 0)
-                        return r;
-                written += r;
+                if (r >= 0) {
+                        _cleanup_free_ char *s = join(src_rel, names[i]);
+                        _cleanup_free_ char *t = join(dst_rel, names[i]);
+                        r = copy_entry(c, src_fd, names[i], s, dst_fd, names[i], t);
+                        if (r > 0)
+                                written += r;
+                }
+                free(names[i]);
         }
-        return written;
+        free(names);
+        return r < 0 ? r : written;
 }
 
 /* Creates (or reuses) directory name in dst_dir; returns an O_RDONLY fd and whether it was

@@ -122,24 +122,6 @@ bool users_member_of(const char *members, const char *name)
         return false;
 }
 
-static int read_fd_all(int fd, struct buf *b)
-{
-        char chunk[16384];
-        for (;;) {
-                ssize_t n = read(fd, chunk, sizeof(chunk));
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (n == 0)
-                        return 0;
-                int r = buf_append(b, chunk, (size_t) n);
-                if (r < 0)
-                        return r;
-        }
-}
-
 /* A whole etc/passwd or etc/group of the image. A missing file (or a missing etc/) reads as
  * empty, as Docker treats it; other errors are returned. */
 static int read_db(int root_fd, const char *path, struct buf *ret, struct lerr **err)
@@ -149,7 +131,7 @@ static int read_db(int root_fd, const char *path, struct buf *ret, struct lerr *
                 return 0;
         if (fd < 0)
                 return lerr_errno(err, -fd, "open '%s' of the image", path);
-        int r = read_fd_all(fd, ret);
+        int r = fs_read_fd(fd, ret);
         if (r == -E2BIG)
                 return lerr_set(err, E2BIG, "read '%s' of the image: larger than %u bytes", path,
                                 USERS_FILE_MAX_BYTES);

@@ -42,42 +42,6 @@ static void note_mount(struct wipe_stats *stats, const char *rel)
                 stats->first_mount = xstrdup(rel);
 }
 
-static int read_names(int dir_fd, char ***ret, size_t *ret_n)
-{
-        int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        DIR *d = fdopendir(fd);
-        if (!d) {
-                (void) close(fd);
-                return -errno;
-        }
-        char **v = NULL;
-        size_t n = 0, alloc = 0;
-        struct dirent *de;
-        errno = 0;
-        while ((de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                if (n == alloc) {
-                        alloc = alloc ? alloc * 2 : 32;
-                        v = xreallocarray(v, alloc, sizeof(char *));
-                }
-                v[n++] = xstrdup(de->d_name);
-        }
-        int r = errno ? -errno : 0;
-        closedir(d);
-        if (r < 0) {
-                for (size_t i = 0; i < n; i++)
-                        free(v[i]);
-                free(v);
-                return r;
-        }
-        *ret = v;
-        *ret_n = n;
-        return 0;
-}
-
 static int wipe_entry(int dir_fd, const struct stat *dst, const char *name, const char *rel,
                       wipe_filter_fn filter, void *userdata, struct wipe_stats *stats,
                       struct lerr **err)
@@ -123,7 +87,7 @@ int wipe_dir_at(int dir_fd, const char *rel, wipe_filter_fn filter, void *userda
 
         if (fstat(dir_fd, &dst) < 0)
                 return lerr_errno(err, errno, "stat '%s'", *rel ? rel : "/");
-        r = read_names(dir_fd, &names, &n);
+        r = fs_list_names(dir_fd, &names, &n);
         if (r < 0)
                 return lerr_errno(err, -r, "read directory '%s'", *rel ? rel : "/");
         for (size_t i = 0; i < n; i++) {
