@@ -382,7 +382,7 @@ int main(int argc, char **argv)
                 int fd = pass == 0 ? root_fd : gb_fd;
                 const char *what = pass == 0 ? "layer of the small-file tree" : "layer of 1 GB";
                 double one[100], all[100], c1[100], ca[100];
-                unsigned n = pass == 0 ? runs : MIN(runs, 3u);
+                unsigned n = runs;
                 for (unsigned i = 0; i < n; i++) {
                         one[i] = layer_seconds(fd, 1, level, &res, &c1[i], NULL);
                         all[i] = layer_seconds(fd, cpus, level, &res, &ca[i],
