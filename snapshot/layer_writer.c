@@ -24,7 +24,8 @@
 #include "common/log.h"
 #include "snapshot/pgzip.h"
 
-#define COPY_CHUNK (256 * 1024)
+#define COPY_CHUNK    (256 * 1024)
+#define ZSTD_JOB_SIZE (1024 * 1024)
 
 /* (dev, ino) → the path that first wrote the inode in this layer */
 struct link_slot {
@@ -235,6 +236,9 @@ static int setup_compression(struct layer_writer *w, struct lerr **err)
                 if (ZSTD_isError(ZSTD_CCtx_setParameter(w->zc, ZSTD_c_nbWorkers,
                                                         (int) MIN(threads, 64u))))
                         log_debug("layer: libzstd without threads, compressing on one core");
+                /* small jobs bound memory: zstd keeps about 2 * workers + 3 of them in flight
+                 * (the default, 4 windows, is 8 MiB at level 3 and 32 MiB at level 19) */
+                (void) ZSTD_CCtx_setParameter(w->zc, ZSTD_c_jobSize, ZSTD_JOB_SIZE);
                 w->zbuf_size = ZSTD_CStreamOutSize();
                 w->zbuf = xmalloc(w->zbuf_size);
                 return 0;

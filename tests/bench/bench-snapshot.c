@@ -382,7 +382,7 @@ int main(int argc, char **argv)
                 int fd = pass == 0 ? root_fd : gb_fd;
                 const char *what = pass == 0 ? "layer of the small-file tree" : "layer of 1 GB";
                 double one[100], all[100], c1[100], ca[100];
-                unsigned n = pass == 0 ? runs : MIN(runs, 3u);
+                unsigned n = runs;
                 for (unsigned i = 0; i < n; i++) {
                         one[i] = layer_seconds(fd, 1, level, &res, &c1[i], NULL);
                         all[i] = layer_seconds(fd, cpus, level, &res, &ca[i],
@@ -392,12 +392,12 @@ int main(int argc, char **argv)
                 double mb = (double) res.layer.uncompressed_size / 1e6;
                 printf("%-30s %8.1f MB tar -> %.1f MB gz\n", what, mb,
                        (double) res.layer.size / 1e6);
-                printf("  1 thread                     %8.1f MB/s (%.2f s, cpu %.2f)\n",
-                       mb / s1.median, s1.median, s1.cpu);
-                printf("  %u threads                    %8.1f MB/s (%.2f s, cpu %.2f, of which "
-                       "%.2f in the tar thread)  x%.2f\n",
-                       cpus, mb / sa.median, sa.median, sa.cpu, last_main_cpu,
-                       s1.median / sa.median);
+                printf("  1 thread                     %8.1f MB/s (%.2f s, min %.2f, cpu %.2f)\n",
+                       mb / s1.median, s1.median, s1.min, s1.cpu);
+                printf("  %u threads                    %8.1f MB/s (%.2f s, min %.2f, cpu %.2f, "
+                       "%.2f of it in the tar thread)  x%.2f (x%.2f by min)\n",
+                       cpus, mb / sa.median, sa.median, sa.min, sa.cpu, last_main_cpu,
+                       s1.median / sa.median, s1.min / sa.min);
                 /* extraction of the same layer (lading's extractor) into a fresh directory */
                 double ex[100], cx[100];
                 for (unsigned i = 0; i < n; i++) {
@@ -442,10 +442,12 @@ int main(int argc, char **argv)
         free(data);
         struct stat_t s1 = summarize(one, c1, (int) runs), sa = summarize(all, ca, (int) runs);
         printf("pgzip alone, 256 MiB in memory -> %.1f MB\n", (double) out / 1e6);
-        printf("  1 thread                     %8.1f MB/s (cpu %.2f)\n",
-               (double) n / 1e6 / s1.median, s1.cpu);
-        printf("  %u threads                    %8.1f MB/s (cpu %.2f)  x%.2f\n", cpus,
-               (double) n / 1e6 / sa.median, sa.cpu, s1.median / sa.median);
+        printf("  1 thread                     %8.1f MB/s (%.2f s, min %.2f, cpu %.2f)\n",
+               (double) n / 1e6 / s1.median, s1.median, s1.min, s1.cpu);
+        printf("  %u threads                    %8.1f MB/s (%.2f s, min %.2f, cpu %.2f)  x%.2f "
+               "(x%.2f by min)\n",
+               cpus, (double) n / 1e6 / sa.median, sa.median, sa.min, sa.cpu, s1.median / sa.median,
+               s1.min / sa.min);
 
         /* peak RSS: a fresh process that only writes the 1 GB layer */
         char *self = realpath("/proc/self/exe", NULL);

@@ -240,6 +240,46 @@ static void test_compressions(void)
         lerr_free(err);
 }
 
+/* Several gzip blocks and zstd jobs: the bytes do not depend on the thread count. */
+static void test_threads_determinism(void)
+{
+        struct lerr *err = NULL;
+        _cleanup_free_ char *dir = scratch_path("bigroot");
+        mkdir(dir, 0755);
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        size_t n = 5u << 20;
+        unsigned char *data = xmalloc(n);
+        fill_bytes(data, n, 5, true);
+        write_file_at(fd, "five-mib", data, n, 0644);
+        free(data);
+        static const enum layer_compression comps[] = {LAYER_GZIP, LAYER_ZSTD};
+        for (int c = 0; c < 2; c++) {
+                char first[DIGEST_STRING_SIZE] = "";
+                bool same = true;
+                for (unsigned threads = 1; threads <= 3; threads++) {
+                        struct layer_writer_opts o = {
+                                .compression = comps[c], .level = -1, .threads = threads};
+                        struct layer_writer *w = NULL;
+                        struct layer_result res;
+                        _cleanup_close_ int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                        if (layer_writer_new(out, &o, &w, &err) < 0 ||
+                            layer_writer_add_path(w, fd, "five-mib", NULL, &err) < 0 ||
+                            layer_writer_finish(w, &res, &err) < 0) {
+                                same = false;
+                                layer_writer_free(w);
+                                continue;
+                        }
+                        layer_writer_free(w);
+                        if (!*first)
+                                memcpy(first, res.digest, sizeof(first));
+                        same &= streq(first, res.digest);
+                }
+                ok(same, "%s: 1, 2 and 3 threads give the same digest over 5 MiB",
+                   comps[c] == LAYER_GZIP ? "gzip" : "zstd");
+        }
+        lerr_free(err);
+}
+
 static void test_reproducible(void)
 {
         struct lerr *err = NULL;
@@ -350,6 +390,7 @@ int main(void)
         test_headers();
         test_compressions();
         test_reproducible();
+        test_threads_determinism();
         test_errors();
         test_hash_content();
         free(tarlist);

@@ -103,6 +103,13 @@ static void make_tree(void)
         snprintf(tmp, sizeof(tmp), "long/%s/%s", a, b);
         mkdirat(root_fd, tmp, 0755);
         write_str_at(root_fd, long_path, "three hundred bytes of path");
+        /* a long link target and a hardlink to the long path: pax linkpath both */
+        char target[220];
+        memset(target, 't', sizeof(target) - 1);
+        target[sizeof(target) - 1] = '\0';
+        if (symlinkat(target, root_fd, "long-target") < 0 ||
+            linkat(root_fd, long_path, root_fd, "to-long", 0) < 0)
+                snaptest_die("long links");
 
         mkdirat(root_fd, "modes", 0755);
         write_str_at(root_fd, "modes/suid", "#!/bin/sh\n");
