@@ -190,6 +190,21 @@ int base_wipe_root(struct build *b, struct lerr **err)
         return 0;
 }
 
+int base_replace_root(struct build *b, const struct build_layer *layers, size_t n,
+                      struct lerr **err)
+{
+        int tries = b->o->image_fs_extract_retry > 0 ? b->o->image_fs_extract_retry : 0;
+        for (int i = 0;; i++) {
+                int r = base_wipe_root(b, err);
+                if (r >= 0)
+                        r = base_extract_layers(b, b->root_fd, b->ignore, layers, n, err);
+                if (r >= 0 || i >= tries)
+                        return r;
+                log_warn("%s; retrying (%d/%d, --image-fs-extract-retry)", lerr_message(*err),
+                         i + 1, tries);
+        }
+}
+
 /* ---- files of other stages and images ---- */
 
 /* Extracts layers into a directory under KANIKO_DIR/stages (for an image named in COPY --from

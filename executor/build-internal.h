@@ -126,6 +126,10 @@ int stage_build(struct build *b, unsigned i, struct lerr **err);
  * missing from the blobstore on several threads meanwhile. */
 int base_extract_layers(struct build *b, int root_fd, const struct ignore_list *ignore,
                         const struct build_layer *layers, size_t n, struct lerr **err);
+/* base.c: wipes the root and applies layers, again up to --image-fs-extract-retry times when
+ * that fails. */
+int base_replace_root(struct build *b, const struct build_layer *layers, size_t n,
+                      struct lerr **err);
 /* base.c: resolves an image reference for the target platform. */
 int base_resolve_image(struct build *b, const char *name, const char *platform,
                        struct reg_image **ret, struct image_ref **ret_ref, struct lerr **err);

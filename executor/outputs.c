@@ -131,6 +131,22 @@ static int push_blobs(struct build *b, const struct stage_result *fin,
         return 0;
 }
 
+/* The refusals of registries with immutable tags (Google Artifact Registry, Amazon ECR), by
+ * their words, as Kaniko recognises them. */
+static bool is_immutable_tag(const struct lerr *e)
+{
+        static const char *const words[] = {
+                "cannot be overwritten because the repository is immutable",
+                "cannot be overwritten because the tag is immutable",
+                "ImageTagAlreadyExistsException",
+        };
+        const char *m = lerr_message(e);
+        for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+                if (strstr(m, words[i]))
+                        return true;
+        return false;
+}
+
 static int push_all(struct build *b, const struct stage_result *fin, const struct built_image *img,
                     struct image_ref **dsts, size_t n, struct lerr **err)
 {
@@ -151,6 +167,12 @@ static int push_all(struct build *b, const struct stage_result *fin, const struc
                 _cleanup_free_ char *name = image_ref_string(dsts[i]);
                 int r = reg_manifest_put(b->reg, dsts[i], image_format_manifest_type(img->format),
                                          manifest, img->manifest_size, digest, err);
+                if (r < 0 && b->o->push_ignore_immutable_tag_errors && is_immutable_tag(*err)) {
+                        log_warn("%s already exists and the repository's tags are immutable: "
+                                 "left as it is (--push-ignore-immutable-tag-errors)",
+                                 name);
+                        continue;
+                }
                 if (r < 0)
                         return lerr_wrap(err, "push manifest to '%s'", name);
                 log_info("Pushed %s@%s", name, digest);

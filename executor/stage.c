@@ -84,9 +84,7 @@ static int base_from_image(struct stage_ctx *s, struct lerr **err)
         }
         s->res->n_layers = n;
         log_info("Retrieved image %s (%s): %zu layers", s->ps->base, img->digest, n);
-        r = base_wipe_root(b, err);
-        if (r >= 0)
-                r = base_extract_layers(b, b->root_fd, b->ignore, s->res->layers, n, err);
+        r = base_replace_root(b, s->res->layers, n, err);
         return r;
 }
 
@@ -106,11 +104,7 @@ static int base_from_stage(struct stage_ctx *s, struct lerr **err)
         s->res->n_layers = p->n_layers;
         if (b->current_stage == s->ps->base_stage)
                 return 0; /* the root holds that stage's files already */
-        int r = base_wipe_root(b, err);
-        if (r >= 0)
-                r = base_extract_layers(b, b->root_fd, b->ignore, s->res->layers, s->res->n_layers,
-                                        err);
-        return r;
+        return base_replace_root(b, s->res->layers, s->res->n_layers, err);
 }
 
 static int base_scratch(struct stage_ctx *s, struct lerr **err)
