@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "common/digest.h"
+#include "executor/copy.h"
 #include "executor/image_manifest.h"
 
 struct options;
@@ -114,6 +115,14 @@ int step_run(struct stage_ctx *s, const struct df_inst *exp, struct step_out *ou
 /* step_copy.c: COPY and ADD */
 int step_copy(struct stage_ctx *s, const struct df_inst *exp, struct step_out *out,
               struct lerr **err);
+/* step_copy.c: what COPY/ADD leave out (a copy_filter_fn over a struct copy_filter), shared
+ * with the cache keys so that they hash exactly the files copied. */
+struct copy_filter {
+        const struct dockerignore *ignore;   /* .dockerignore, context sources only */
+        const struct dockerignore *excludes; /* --exclude */
+};
+enum copy_filter_result step_copy_filter(void *userdata, const char *src_rel, const char *below,
+                                         bool is_dir);
 /* The stage's SHELL (config Shell, or /bin/sh -c). Borrowed or static. */
 char *const *stage_shell(const struct stage_ctx *s);
 /* An absolute path in the root for p relative to the stage's WORKDIR. Caller frees. */

@@ -31,13 +31,8 @@
 
 #define ADD_URL_MAX_BYTES (UINT64_C(64) << 30)
 
-struct copy_filter {
-        const struct dockerignore *ignore;   /* .dockerignore, context sources only */
-        const struct dockerignore *excludes; /* --exclude */
-};
-
-static enum copy_filter_result filter(void *userdata, const char *src_rel, const char *below,
-                                      bool is_dir)
+enum copy_filter_result step_copy_filter(void *userdata, const char *src_rel, const char *below,
+                                         bool is_dir)
 {
         const struct copy_filter *f = userdata;
         if (f->excludes && *below && dockerignore_match(f->excludes, below))
@@ -279,7 +274,7 @@ int step_copy(struct stage_ctx *s, const struct df_inst *exp, struct step_out *o
                 .instruction = add ? "ADD" : "COPY",
                 .preserve_owner = c->from != NULL,
                 .parents = c->parents,
-                .filter = filter,
+                .filter = step_copy_filter,
                 .filter_userdata = &f,
                 .source_name = c->from ? c->from : "build context",
         };
