@@ -78,6 +78,8 @@ struct build {
         int64_t phase_ns[PHASE_COUNT];
         char *cache_mounts_dir; /* KANIKO_DIR/cache-mounts for RUN --mount=type=cache */
         unsigned layers_written;
+        size_t current_layers;     /* how many of current_stage's layers the root holds */
+        struct build_cache *cache; /* --cache (cache.h), else NULL */
 };
 
 /* Monotonic clock in ns, for phase times. */
@@ -97,6 +99,12 @@ struct stage_ctx {
         struct snapshotter *snap; /* NULL while no instruction changed files */
         unsigned step, n_steps;
         bool pending_changes; /* --single-snapshot: files changed since the last layer */
+        /* The root holds res->layers[0, applied) when live. A stage whose steps come from the
+         * cache leaves its layers unextracted until a step needs the files (stage.c). */
+        bool live;
+        size_t applied;
+        bool config_only;          /* WORKDIR served from the cache: config only, no mkdir */
+        struct stage_cache *cache; /* cache.c's state of this stage, NULL without --cache */
 };
 
 /* What a step did to the files. */
@@ -127,6 +135,9 @@ enum copy_filter_result step_copy_filter(void *userdata, const char *src_rel, co
 char *const *stage_shell(const struct stage_ctx *s);
 /* An absolute path in the root for p relative to the stage's WORKDIR. Caller frees. */
 char *stage_abs_path(const struct stage_ctx *s, const char *p);
+
+/* stage.c: the time stamp of a history entry made now (epoch 0 with --reproducible). */
+char *stage_timestamp(const struct build *b);
 
 /* stage.c: builds plan stage i into b->stages[i]. */
 int stage_build(struct build *b, unsigned i, struct lerr **err);
