@@ -255,6 +255,29 @@ static int parse_args(struct warmer_opts *w, int argc, char **argv, struct lerr 
         return 0;
 }
 
+/* Prints text from column col, wrapped at 100 columns. */
+static void print_wrapped(FILE *out, const char *text, int col)
+{
+        int at = col;
+        for (const char *p = text; *p;) {
+                size_t n = strcspn(p, " ");
+                if (at > col && at + 1 + (int) n > 100) {
+                        fprintf(out, "\n%*s", col, "");
+                        at = col;
+                }
+                if (at > col) {
+                        fputc(' ', out);
+                        at++;
+                }
+                fwrite(p, 1, n, out);
+                at += (int) n;
+                p += n;
+                while (*p == ' ')
+                        p++;
+        }
+        fputc('\n', out);
+}
+
 static void print_help(FILE *out)
 {
         fprintf(out, "Usage: warmer --image IMAGE... [--cache-dir DIR] [flags]\n"
@@ -266,13 +289,15 @@ static void print_help(FILE *out)
                 char left[80];
                 if (f->alias_of)
                         continue;
-                snprintf(left, sizeof(left), "%s%c%s--%s%s%s", f->short_name ? "-" : "",
-                         f->short_name ? f->short_name : ' ', f->short_name ? ", " : "  ", f->name,
-                         f->metavar ? " " : "", f->metavar ? f->metavar : "");
-                fprintf(out, "  %-40s %s", left, f->help);
-                if (f->def)
-                        fprintf(out, " (default %s)", f->def);
-                fprintf(out, "\n");
+                char lead[8] = "    ";
+                if (f->short_name)
+                        snprintf(lead, sizeof(lead), "-%c, ", f->short_name);
+                snprintf(left, sizeof(left), "%s--%s%s%s", lead, f->name, f->metavar ? " " : "",
+                         f->metavar ? f->metavar : "");
+                _cleanup_free_ char *help =
+                        f->def ? xasprintf("%s (default %s)", f->help, f->def) : xstrdup(f->help);
+                fprintf(out, "  %-38s ", left);
+                print_wrapped(out, help, 41);
         }
 }
 
