@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -235,6 +236,18 @@ class CacheTest:
                         with open(p, errors="replace") as f:
                             out["/" + os.path.relpath(p, root)] = f.read()
         return out
+
+    def delete_entry(self, key, repo="app/img/cache"):
+        """Deletes the cache entry of key from the registry (as an expiry policy would)."""
+        url = f"{self.reg.url}/v2/{repo}/manifests/{key.split(':')[1]}"
+        head = urllib.request.Request(url, method="HEAD", headers={
+            "Accept": "application/vnd.oci.image.manifest.v1+json"})
+        with urllib.request.urlopen(head, timeout=30) as r:
+            digest = r.headers["Docker-Content-Digest"]
+        req = urllib.request.Request(f"{self.reg.url}/v2/{repo}/manifests/{digest}",
+                                     method="DELETE")
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status
 
     def close(self):
         self.counter.stop()

@@ -58,6 +58,7 @@ def test_rebuild(t, ct, args):
     check_build(t, res, "rebuild")
     t.eq(res.served(), STEPS, "rebuild: every step from the cache")
     t.eq(res.missed(), [], "rebuild: no miss")
+    keys = res.keys()
     t.eq(ct.counter.snapshot(), {"a": 1, "b": 1, "c": 1}, "rebuild: no RUN ran")
     t.ok(any("every step from the cache" in line and "nothing extracted or run" in line
              for line in res.stage_lines()), "rebuild: the stage is assembled from the cache",
@@ -88,6 +89,18 @@ def test_rebuild(t, ct, args):
          "not do)")
     t.eq(r2.served(), STEPS, "--reproducible rebuild: every step from the cache")
     t.eq(ct.digest("r2"), ct.digest("r1"), "--reproducible rebuild: the same image digest")
+
+    # a step whose entry is gone runs; if it is a RUN, the hits above it are not used (they
+    # were made on the files of another run of it) and are made again
+    t.eq(ct.delete_entry(keys[RUN_B]), 202, "delete the entry of the second RUN")
+    res = ct.build(ctx, "4", "--cache-copy-layers")
+    check_build(t, res, "rebuild without one entry")
+    t.eq(res.served(), STEPS[:4], "the steps before it are served")
+    t.eq(res.missed(), [RUN_B], "its entry is missed")
+    t.eq(res.not_used(), [RUN_C], "the RUN after it hits, but the hit is not used")
+    t.eq(ct.counter.snapshot(), {"a": 2, "b": 3, "c": 3}, "the two RUN steps ran")
+    res = ct.build(ctx, "5", "--cache-copy-layers")
+    t.eq(res.served(), STEPS, "the next rebuild is served whole again")
 
 
 def test_changes(t, ct, args):
@@ -225,8 +238,12 @@ FROM ${{BASE}} AS build
 ARG COUNTER
 COPY src.txt /src/
 RUN {run_step("build")} && mkdir -p /out && cat /src/src.txt > /out/built
+FROM build AS check
+ARG COUNTER
+RUN {run_step("check")} && cat /out/built > /out/checked
 FROM deps
 ARG COUNTER
+COPY --from=check /out/checked /app/checked
 COPY --from=build /out/built /app/built
 COPY app.txt /app/
 RUN {run_step("final")} && cat /out/deps /app/built /app/app.txt > /app/all
@@ -234,33 +251,47 @@ RUN {run_step("final")} && cat /out/deps /app/built /app/app.txt > /app/all
     ctx = ct.context("ctx", files)
     res = ct.build(ctx, "1", "--cache-copy-layers")
     check_build(t, res, "cold multi-stage build")
-    t.eq(ct.counter.snapshot(), {"deps": 1, "build": 1, "final": 1}, "cold: every RUN ran")
+    t.eq(ct.counter.snapshot(), {"deps": 1, "build": 1, "check": 1, "final": 1}, "cold: every RUN ran")
 
     ct.write(ctx, "app.txt", "app 2\n")
     res = ct.build(ctx, "2", "--cache-copy-layers")
     check_build(t, res, "app.txt changed")
-    t.eq(ct.counter.snapshot(), {"deps": 1, "build": 1, "final": 2},
+    t.eq(ct.counter.snapshot(), {"deps": 1, "build": 1, "check": 1, "final": 2},
          "app.txt changed: only the last stage's RUN ran")
     lines = res.stage_lines()
-    t.ok(len(lines) == 3 and "every step from the cache" in lines[0] and
-         "every step from the cache" in lines[1] and "steps run:" in lines[2],
-         "app.txt changed: stages 0 and 1 from the cache, stage 2 partly", lines)
+    t.ok(len(lines) == 4 and all("every step from the cache" in line for line in lines[:3]) and
+         "steps run:" in lines[3], "app.txt changed: stages 0 to 2 from the cache, 3 partly",
+         lines)
     t.eq(ct.files("2").get("/app/all"), "deps\nsource\napp 2\n",
          "the last stage has the files of the stage it is based on (extracted from the cache)")
 
     ct.write(ctx, "src.txt", "source 2\n")
     res = ct.build(ctx, "3")
     check_build(t, res, "src.txt changed, COPY not cached")
-    t.eq(ct.counter.snapshot(), {"deps": 1, "build": 2, "final": 3},
+    t.eq(ct.counter.snapshot(), {"deps": 1, "build": 2, "check": 2, "final": 3},
          "src.txt changed: the build stage and the last RUN ran, not the deps stage")
     t.eq(ct.files("3").get("/app/all"), "deps\nsource 2\napp 2\n",
          "COPY --from a stage copies its new files")
 
     res = ct.build(ctx, "4")
     check_build(t, res, "rebuild, COPY not cached")
-    t.eq(ct.counter.snapshot(), {"deps": 1, "build": 2, "final": 3},
+    t.eq(ct.counter.snapshot(), {"deps": 1, "build": 2, "check": 2, "final": 3},
          "rebuild: no RUN ran (COPY --from a stage served from the cache extracts it lazily)")
     t.eq(ct.files("4").get("/app/all"), "deps\nsource 2\napp 2\n", "and the image is right")
+
+    # the entry of the build stage's RUN is gone: it runs, and so does the RUN of the stage
+    # based on it (its entry was made on the files of another run); a stage that only copies
+    # from them keeps its hits (a copy is what its key says)
+    run_build = [k for k in res.keys() if "/build" in k]
+    t.eq(len(run_build), 1, "the build stage's RUN was looked up", res.keys())
+    if run_build:
+        ct.delete_entry(res.keys()[run_build[0]])
+    res = ct.build(ctx, "5")
+    check_build(t, res, "rebuild without the build stage's entry")
+    t.eq(ct.counter.snapshot(), {"deps": 1, "build": 3, "check": 3, "final": 3},
+         "the build stage's RUN ran, and the RUN of the stage based on it")
+    t.ok(any("not used: a RUN of the stage this one is based on ran" in line
+             for line in res.stderr.splitlines()), "the log says why", res.summary())
 
 
 def test_oci(t, ct, args):
