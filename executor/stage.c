@@ -227,6 +227,9 @@ static int take_layer(struct stage_ctx *s, char *const *paths, unsigned flags, s
         l->desc.size = sr.layer.size;
         memcpy(l->diff_id, sr.layer.diff_id, DIGEST_STRING_SIZE);
         image_config_add_layer(res->config, sr.layer.diff_id);
+        /* the root holds it: it was made from the root */
+        s->applied = res->n_layers;
+        b->current_layers = s->applied;
         b->layers_written++;
         log_info("Layer %s: %llu bytes (+%zu ~%zu -%zu)", sr.layer.digest,
                  (unsigned long long) sr.layer.size, sr.added, sr.modified, sr.deleted);

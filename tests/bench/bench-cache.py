@@ -27,8 +27,8 @@ from harness import FixtureStore, Registry  # noqa: E402
 
 DOCKERFILE = """ARG BASE
 FROM ${BASE}
-WORKDIR /app
 COPY deps.txt /app/
+WORKDIR /app
 RUN mkdir -p /app/deps && i=0 && while [ $i -lt {mb} ]; do \\
       head -c 1048576 /dev/urandom > /app/deps/blob$i; i=$((i+1)); done && sleep {sleep}
 COPY src/ /app/src/
@@ -40,7 +40,7 @@ def build(exe, work, ctx, reg, n, tag, extra):
     sandbox = os.path.join(work, f"sandbox{n}")
     argv = [exe, "--sandbox", sandbox, "--context", ctx, "--destination",
             f"{reg.host}/bench/app:{tag}", "--insecure", "--insecure-pull", "--cache",
-            "--cache-copy-layers", "--build-arg", f"BASE={reg.host}/base/busybox:1"] + extra
+            "--build-arg", f"BASE={reg.host}/base/busybox:1"] + extra
     env = dict(os.environ, HOME=os.path.join(work, "home"),
                DOCKER_CONFIG=os.path.join(work, "home", ".docker"), NO_PROXY="*")
     t0 = time.monotonic()
@@ -62,7 +62,10 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--mb", type=int, default=50)
     ap.add_argument("--sleep", type=int, default=2)
+    ap.add_argument("--kaniko-defaults", action="store_true",
+                    help="without --cache-copy-layers (Kaniko's default): COPY steps run")
     args = ap.parse_args()
+    extra = [] if args.kaniko_defaults else ["--cache-copy-layers"]
     exe = os.path.abspath(args.executor)
     work = tempfile.mkdtemp(prefix="lading-bench-cache-")
     os.makedirs(os.path.join(work, "home", ".docker"))
@@ -88,7 +91,7 @@ def main():
                     with open(os.path.join(ctx, "src", change), "a") as f:
                         f.write(f"/* changed in run {run} */\n")
                 n += 1
-                results[name].append(build(exe, work, ctx, reg, n, f"r{run}", []))
+                results[name].append(build(exe, work, ctx, reg, n, f"r{run}", extra))
         store.close()
     shutil.rmtree(work, ignore_errors=True)
 
@@ -97,7 +100,8 @@ def main():
         return statistics.median(vals)
 
     print(f"lading layer cache, {args.mb} MB RUN + sleep {args.sleep}s, 5 steps, "
-          f"median of {args.runs} runs, {os.cpu_count()} CPUs")
+          f"{' '.join(extra) or 'COPY not cached'}, median of {args.runs} runs, "
+          f"{os.cpu_count()} CPUs")
     print(f"{'build':<24} {'wall':>7} {'pull':>6} {'extract':>7} {'run':>6} {'snapshot':>8} "
           f"{'push':>6} {'served':>6}")
     for name in results:

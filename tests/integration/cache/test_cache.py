@@ -47,8 +47,9 @@ def check_build(t, res, desc):
 
 def test_rebuild(t, ct, args):
     ctx = ct.context("ctx", BASIC_FILES)
-    res = ct.build(ctx, "1", "--cache-copy-layers")
+    res = ct.build(ctx, "1", "--cache-copy-layers", "-v", "debug")
     check_build(t, res, "cold build")
+    t.eq(res.stderr.count("extracted layer "), 1, "cold build: only the base layer is extracted")
     t.eq(res.served(), [], "cold build: nothing from the cache")
     t.eq(res.missed(), STEPS, "cold build: every step looked up and missed")
     t.eq(ct.counter.snapshot(), {"a": 1, "b": 1, "c": 1}, "cold build: every RUN ran once")
@@ -73,8 +74,10 @@ def test_rebuild(t, ct, args):
          ("/app", {"l": "1"}, 7), "rebuild: config (WORKDIR, LABEL) and diff_ids")
 
     # Kaniko's defaults: COPY is not cached, so it runs (and extracts); the RUN steps do not
-    res = ct.build(ctx, "3")
+    res = ct.build(ctx, "3", "-v", "debug")
     check_build(t, res, "rebuild without --cache-copy-layers")
+    t.eq(res.stderr.count("extracted layer "), 3,
+         "each COPY extracts what it needs: the base and WORKDIR, then the first RUN's layer")
     t.eq(res.served(), [STEPS[0], RUN_A, RUN_B, RUN_C],
          "without --cache-copy-layers: WORKDIR and every RUN from the cache")
     t.eq(ct.counter.snapshot(), {"a": 1, "b": 1, "c": 1}, "without --cache-copy-layers: no RUN ran")
