@@ -198,6 +198,20 @@ class CacheTest:
         shutil.rmtree(sandbox, ignore_errors=True)
         return Result(argv, p)
 
+    def login(self, reg):
+        """Credentials for reg in the builds' config.json."""
+        import base64
+        path = os.path.join(self.home, ".docker", "config.json")
+        try:
+            with open(path) as f:
+                cfg = json.load(f)
+        except FileNotFoundError:
+            cfg = {"auths": {}}
+        auth = base64.b64encode(f"{reg.user}:{reg.password}".encode()).decode()
+        cfg["auths"][reg.host] = {"auth": auth}
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+
     def skopeo_args(self):
         return ["--tls-verify=false"]
 

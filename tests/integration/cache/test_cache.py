@@ -17,7 +17,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from cachelib import CacheTest, Tap, run_step  # noqa: E402
-from harness import Registry  # noqa: E402
+from harness import Registry, Rule, proxy_for  # noqa: E402
 
 BASIC = f"""ARG BASE
 FROM ${{BASE}}
@@ -171,6 +171,37 @@ def test_unavailable(t, ct, args):
     res = ct.build(ctx, "ok", "--cache-repo", f"{ct.reg.host}/cache")
     check_build(t, res, "a working cache repository")
     t.eq(res.warnings(), [], "a working cache repository: no warning")
+
+    # pull allowed, push refused: lookups go on, one warning, nothing pushed
+    tok = Registry("token", directory=os.path.join(ct.work, "tok"), name="tok",
+                   rules=[Rule("alice", "cache", ["pull"])])
+    tok.start()
+    ct.extra_registries.append(tok)
+    ct.login(tok)
+    res = ct.build(ctx, "ro", "--cache-repo", f"{tok.host}/cache")
+    check_build(t, res, "a cache repository that refuses pushes")
+    warns = res.warnings()
+    t.eq(len(warns), 1, "refused pushes: one warning", res.summary())
+    t.ok(warns and warns[0].startswith(f"warn: Cannot push to cache repository {tok.host}/cache, "
+                                       "new layers will not be cached: "),
+         "refused pushes: the warning says so", warns)
+    t.eq(len(res.missed()), 4, "refused pushes: the steps are still looked up", res.summary())
+    t.ok(f"0 entries pushed to {tok.host}/cache" in res.stderr, "refused pushes: none tried",
+         res.summary())
+
+    # pushes that fail midway (the registry answers 500 to every manifest of the cache): one
+    # warning at the end, the build succeeds
+    proxy = proxy_for(ct.reg, os.path.join(ct.work, "proxy"))
+    ct.extra_registries.append(proxy)
+    proxy.add_fault("status", method="PUT", path="/v2/cache2/manifests/", status=500, times=0)
+    res = ct.build(ctx, "fail", "--cache-repo", f"{proxy.host}/cache2", "--push-retry=0")
+    check_build(t, res, "cache pushes that fail")
+    warns = res.warnings()
+    t.eq(len(warns), 1, "failed pushes: one warning", res.summary())
+    t.ok(warns and warns[0].startswith(f"warn: Could not push 4 of 4 cache entries to "
+                                       f"{proxy.host}/cache2: ") and "500" in warns[0],
+         "failed pushes: the warning counts them and says why",
+         warns)
 
 
 def test_ttl(t, ct, args):
