@@ -315,7 +315,7 @@ static int run_step(struct stage_ctx *s, const struct df_inst *raw, const char *
         r = cache_step_lookup(s, raw, exp, err);
         if (r != 0)
                 return r < 0 ? step_error(s, filename, raw, err) : 0;
-        if (may_change_files(exp->kind) || o->force_build_metadata) {
+        if (may_change_files(exp->kind)) {
                 r = ensure_snapshotter(s, err);
                 if (r < 0)
                         return r;
@@ -420,9 +420,11 @@ int stage_build(struct build *b, unsigned i, struct lerr **err)
         else
                 log_info("Building stage %u: FROM %s", i, ps->base);
         int r = prepare_base(&s, err);
-        if (r < 0)
+        if (r < 0) {
+                cache_stage_done(&s, false);
                 return lerr_wrap(err, "%s:%u: FROM %s", b->df->filename, ps->df->from->line,
                                  ps->base);
+        }
         struct image_config *cfg = s.res->config;
         triggers = TAKE_PTR(cfg->onbuild);
         s.n_steps = (unsigned) count_steps(ps->df, triggers);
