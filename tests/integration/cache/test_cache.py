@@ -219,7 +219,34 @@ def test_ttl(t, ct, args):
     t.eq(ct.counter.snapshot(), {"a": 2, "b": 2, "c": 2}, "--cache-ttl=1h: no RUN ran")
 
 
+def warmer_cli(t, args):
+    def run(*argv):
+        return subprocess.run([args.warmer, *argv], capture_output=True, text=True, timeout=60)
+    r = run("--version")
+    t.ok(r.returncode == 0 and r.stdout.startswith("lading warmer "), "warmer --version",
+         r.stdout + r.stderr)
+    r = run("-h")
+    t.ok(r.returncode == 0 and "-i, --image IMAGE" in r.stdout and
+         max(len(line) for line in r.stdout.splitlines()) <= 100, "warmer -h: the flags, "
+         "within 100 columns", r.stdout)
+    for argv, want in ((["--frobnicate"], "unknown flag '--frobnicate'"),
+                       (["-i"], "flag --image needs a value"),
+                       (["-i", "x", "--cache-ttl=2w"],
+                        "invalid value '2w' for --cache-ttl: expected a duration like 336h, "
+                        "90m or 1h30m"),
+                       (["-i", "x", "extra"], "unexpected argument 'extra'"),
+                       (["-f=maybe", "-i", "x"],
+                        "invalid value 'maybe' for --force: expected true or false")):
+        r = run(*argv)
+        t.eq((r.returncode, r.stderr), (1, f"error: {want}\n"), f"warmer {' '.join(argv)}")
+    r = subprocess.run([args.executor, "warm", "--version"], capture_output=True, text=True,
+                       timeout=60)
+    t.ok(r.returncode == 0 and r.stdout.startswith("lading warmer "), "executor warm --version",
+         r.stdout + r.stderr)
+
+
 def test_warmer(t, ct, args):
+    warmer_cli(t, args)
     base = Registry("http", directory=os.path.join(ct.work, "basereg"), name="base")
     base.start()
     ct.extra_registries.append(base)

@@ -99,7 +99,7 @@ ok(m and "[not implemented yet]" in m.group(0),
    "--help marks --push-ignore-immutable-tag-errors not implemented", m and m.group(0))
 for name in ("cache", "cache-repo", "cache-dir", "cache-ttl", "cache-copy-layers",
              "cache-run-layers", "no-push-cache"):
-    m = re.search(rf"--{name}\b.*?(?=\n      --|\n  -)", text, re.S)
+    m = re.search(rf"^  (?:-., |    )--{name}\s.*?(?=\n      --|\n  -)", text, re.S | re.M)
     ok(m and "[not implemented yet]" not in m.group(0), f"--{name} is not marked",
        m and m.group(0))
 m = re.search(r"--print-plan.*?(?=\n      --|\n  -)", text, re.S)
