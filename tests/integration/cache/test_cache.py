@@ -6,7 +6,7 @@ server, so a step served from the cache is proven not to have run), what the log
 the images the registry holds (read with skopeo and umoci). Prints TAP.
 
 usage: test_cache.py GROUP --executor EXE [--warmer EXE]
-groups: rebuild, changes, unavailable, warmer, ttl, multistage, oci, mounts"""
+groups: rebuild, changes, unavailable, warmer, ttl, multistage, oci, mounts, other_registry"""
 
 import argparse
 import os
@@ -112,13 +112,15 @@ def test_changes(t, ct, args):
 
     def rebuild(desc, served, ran_runs, *flags, **kw):
         before = ct.counter.snapshot()
-        res = ct.build(ctx, f"c{ct.builds}", "--cache-copy-layers", *flags, **kw)
+        tag = f"c{ct.builds}"
+        res = ct.build(ctx, tag, "--cache-copy-layers", *flags, **kw)
         if not check_build(t, res, desc):
-            return
+            return tag
         t.eq(res.served(), served, f"{desc}: the steps served from the cache")
         after = ct.counter.snapshot()
         ran = sorted(k for k in after if after[k] != before.get(k, 0))
         t.eq(ran, ran_runs, f"{desc}: the RUN steps that ran")
+        return tag
 
     ct.write(ctx, "debug.log", "log 2\n")
     rebuild("a changed .dockerignored file", STEPS, [])
@@ -136,6 +138,11 @@ def test_changes(t, ct, args):
     # the same layers under another manifest digest: the chain starts elsewhere
     ct.push_base("v2s2")
     rebuild("another base image", [], ["a", "b", "c"])
+    tag = rebuild("again on that base (Docker schema 2)", STEPS, [])
+    m = ct.manifest(f"{ct.reg.host}/app/img:{tag}")
+    t.eq({layer["mediaType"] for layer in m["layers"]},
+         {"application/vnd.docker.image.rootfs.diff.tar.gzip"},
+         "layers from the cache (stored with OCI types) take the image's Docker types")
 
 
 def test_unavailable(t, ct, args):
@@ -353,6 +360,22 @@ RUN {run_step("final")} && cat /out/deps /app/built /app/app.txt > /app/all
          "the build stage's RUN ran, and the RUN of the stage based on it")
     t.ok(any("not used: a RUN of the stage this one is based on ran" in line
              for line in res.stderr.splitlines()), "the log says why", res.summary())
+
+
+def test_other_registry(t, ct, args):
+    """The cache repository on another registry: cached layers cannot be mounted into the
+    destination, so a full-hit push downloads and uploads them."""
+    other = Registry("http", directory=os.path.join(ct.work, "other"), name="other")
+    other.start()
+    ct.extra_registries.append(other)
+    ctx = ct.context("ctx", BASIC_FILES)
+    flags = ["--cache-repo", f"{other.host}/cache", "--cache-copy-layers"]
+    check_build(t, ct.build(ctx, "1", *flags), "first build")
+    res = ct.build(ctx, "2", *flags)
+    check_build(t, res, "full-hit rebuild, cache on another registry")
+    t.eq(res.served(), STEPS, "every step from the other registry")
+    t.eq(ct.layers("2"), ct.layers("1"), "the same layers")
+    t.eq(ct.files("2").get("/app/a.copy"), "alpha\n", "pushed whole to the destination")
 
 
 def test_oci(t, ct, args):
