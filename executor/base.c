@@ -18,6 +18,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "executor/blobstore.h"
+#include "executor/cache.h"
 #include "executor/dockerfile.h"
 #include "executor/image_config.h"
 #include "executor/options.h"
@@ -38,8 +39,11 @@ int base_resolve_image(struct build *b, const char *name, const char *platform,
         if (r < 0)
                 return lerr_wrap(err, "base image");
         r = platform_parse(platform ? platform : b->plan->target_platform, &want, err);
-        if (r >= 0)
-                r = reg_image_resolve(b->reg, ref, &want, ret, err);
+        if (r >= 0) {
+                /* the warmer's --cache-dir first: no registry at all when it has the image */
+                r = cache_warm_image(b, ref, &want, ret);
+                r = r > 0 ? 0 : reg_image_resolve(b->reg, ref, &want, ret, err);
+        }
         platform_done(&want);
         build_phase_add(b, PHASE_PULL, t0);
         if (r < 0)
@@ -188,21 +192,6 @@ int base_wipe_root(struct build *b, struct lerr **err)
                 return lerr_wrap(err, "clear the root filesystem for the next stage");
         b->current_stage = -1;
         return 0;
-}
-
-int base_replace_root(struct build *b, const struct build_layer *layers, size_t n,
-                      struct lerr **err)
-{
-        int tries = b->o->image_fs_extract_retry > 0 ? b->o->image_fs_extract_retry : 0;
-        for (int i = 0;; i++) {
-                int r = base_wipe_root(b, err);
-                if (r >= 0)
-                        r = base_extract_layers(b, b->root_fd, b->ignore, layers, n, err);
-                if (r >= 0 || i >= tries)
-                        return r;
-                log_warn("%s; retrying (%d/%d, --image-fs-extract-retry)", lerr_message(*err),
-                         i + 1, tries);
-        }
 }
 
 /* ---- files of other stages and images ---- */

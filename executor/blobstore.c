@@ -18,6 +18,8 @@ struct blobstore {
         int dir_fd;  /* layout root */
         int blob_fd; /* blobs/sha256 */
         unsigned tmp_counter;
+        int fallback[BLOBSTORE_MAX_FALLBACKS];
+        size_t n_fallbacks;
 };
 
 static int mkdirat_p(int dir_fd, const char *path)
@@ -61,6 +63,8 @@ void blobstore_free(struct blobstore *bs)
 {
         if (!bs)
                 return;
+        for (size_t i = 0; i < bs->n_fallbacks; i++)
+                (void) close(bs->fallback[i]);
         (void) close(bs->blob_fd);
         (void) close(bs->dir_fd);
         free(bs);
@@ -71,10 +75,32 @@ int blobstore_dir_fd(const struct blobstore *bs)
         return bs->dir_fd;
 }
 
+int blobstore_add_fallback(struct blobstore *bs, int blobs_fd)
+{
+        if (bs->n_fallbacks >= BLOBSTORE_MAX_FALLBACKS)
+                return -E2BIG;
+        int fd = fcntl(blobs_fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return -errno;
+        bs->fallback[bs->n_fallbacks++] = fd;
+        return 0;
+}
+
+/* The directory holding the blob: the store's own, else a fallback; -ENOENT if none. */
+static int dir_of(const struct blobstore *bs, const char *hex)
+{
+        if (faccessat(bs->blob_fd, hex, F_OK, 0) == 0)
+                return bs->blob_fd;
+        for (size_t i = 0; i < bs->n_fallbacks; i++)
+                if (faccessat(bs->fallback[i], hex, F_OK, 0) == 0)
+                        return bs->fallback[i];
+        return -ENOENT;
+}
+
 bool blobstore_has(const struct blobstore *bs, const char *digest)
 {
         const char *hex = digest_hex(digest);
-        return hex && faccessat(bs->blob_fd, hex, F_OK, 0) == 0;
+        return hex && dir_of(bs, hex) >= 0;
 }
 
 int blobstore_open_blob(const struct blobstore *bs, const char *digest)
@@ -82,7 +108,10 @@ int blobstore_open_blob(const struct blobstore *bs, const char *digest)
         const char *hex = digest_hex(digest);
         if (!hex)
                 return -EINVAL;
-        int fd = openat(bs->blob_fd, hex, O_RDONLY | O_CLOEXEC);
+        int dir = dir_of(bs, hex);
+        if (dir < 0)
+                return dir;
+        int fd = openat(dir, hex, O_RDONLY | O_CLOEXEC);
         return fd < 0 ? -errno : fd;
 }
 
@@ -92,7 +121,10 @@ int64_t blobstore_size(const struct blobstore *bs, const char *digest)
         struct stat st;
         if (!hex)
                 return -EINVAL;
-        if (fstatat(bs->blob_fd, hex, &st, 0) < 0)
+        int dir = dir_of(bs, hex);
+        if (dir < 0)
+                return dir;
+        if (fstatat(dir, hex, &st, 0) < 0)
                 return -errno;
         return st.st_size;
 }
@@ -167,9 +199,12 @@ int blobstore_export(const struct blobstore *bs, const char *digest, int dst_dir
         const char *hex = digest_hex(digest);
         if (!hex)
                 return lerr_set(err, EINVAL, "export blob: bad digest '%s'", digest);
-        if (linkat(bs->blob_fd, hex, dst_dir_fd, name, 0) == 0 || errno == EEXIST)
+        int dir = dir_of(bs, hex);
+        if (dir < 0)
+                return lerr_errno(err, dir, "open blob %s", digest);
+        if (linkat(dir, hex, dst_dir_fd, name, 0) == 0 || errno == EEXIST)
                 return 0;
-        _cleanup_close_ int in = openat(bs->blob_fd, hex, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int in = openat(dir, hex, O_RDONLY | O_CLOEXEC);
         if (in < 0)
                 return lerr_errno(err, errno, "open blob %s", digest);
         _cleanup_close_ int out =

@@ -18,6 +18,13 @@ int blobstore_open(int dir_fd, const char *path, struct blobstore **ret, struct 
 void blobstore_free(struct blobstore *bs);
 DEFINE_FREEP(struct blobstore, blobstore_free)
 
+/* Adds a read-only directory of blobs named by hex digest (an OCI layout's blobs/sha256: the
+ * warmer's --cache-dir, an oci: cache repository) that has, open and size also look into,
+ * after the store's own. blobs_fd is duplicated. At most BLOBSTORE_MAX_FALLBACKS. Blobs found
+ * there are trusted as the store's own are (their writers verified them). */
+#define BLOBSTORE_MAX_FALLBACKS 4
+int blobstore_add_fallback(struct blobstore *bs, int blobs_fd);
+
 /* The store's directory fd (the layout's root, holding blobs/). Borrowed. */
 int blobstore_dir_fd(const struct blobstore *bs);
 bool blobstore_has(const struct blobstore *bs, const char *digest);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "common/digest.h"
+#include "executor/copy.h"
 #include "executor/image_manifest.h"
 
 struct options;
@@ -77,6 +78,8 @@ struct build {
         int64_t phase_ns[PHASE_COUNT];
         char *cache_mounts_dir; /* KANIKO_DIR/cache-mounts for RUN --mount=type=cache */
         unsigned layers_written;
+        size_t current_layers;     /* how many of current_stage's layers the root holds */
+        struct build_cache *cache; /* --cache (cache.h), else NULL */
 };
 
 /* Monotonic clock in ns, for phase times. */
@@ -96,6 +99,12 @@ struct stage_ctx {
         struct snapshotter *snap; /* NULL while no instruction changed files */
         unsigned step, n_steps;
         bool pending_changes; /* --single-snapshot: files changed since the last layer */
+        /* The root holds res->layers[0, applied) when live. A stage whose steps come from the
+         * cache leaves its layers unextracted until a step needs the files (stage.c). */
+        bool live;
+        size_t applied;
+        bool config_only;          /* WORKDIR served from the cache: config only, no mkdir */
+        struct stage_cache *cache; /* cache.c's state of this stage, NULL without --cache */
 };
 
 /* What a step did to the files. */
@@ -114,10 +123,21 @@ int step_run(struct stage_ctx *s, const struct df_inst *exp, struct step_out *ou
 /* step_copy.c: COPY and ADD */
 int step_copy(struct stage_ctx *s, const struct df_inst *exp, struct step_out *out,
               struct lerr **err);
+/* step_copy.c: what COPY/ADD leave out (a copy_filter_fn over a struct copy_filter), shared
+ * with the cache keys so that they hash exactly the files copied. */
+struct copy_filter {
+        const struct dockerignore *ignore;   /* .dockerignore, context sources only */
+        const struct dockerignore *excludes; /* --exclude */
+};
+enum copy_filter_result step_copy_filter(void *userdata, const char *src_rel, const char *below,
+                                         bool is_dir);
 /* The stage's SHELL (config Shell, or /bin/sh -c). Borrowed or static. */
 char *const *stage_shell(const struct stage_ctx *s);
 /* An absolute path in the root for p relative to the stage's WORKDIR. Caller frees. */
 char *stage_abs_path(const struct stage_ctx *s, const char *p);
+
+/* stage.c: the time stamp of a history entry made now (epoch 0 with --reproducible). */
+char *stage_timestamp(const struct build *b);
 
 /* stage.c: builds plan stage i into b->stages[i]. */
 int stage_build(struct build *b, unsigned i, struct lerr **err);
@@ -126,10 +146,6 @@ int stage_build(struct build *b, unsigned i, struct lerr **err);
  * missing from the blobstore on several threads meanwhile. */
 int base_extract_layers(struct build *b, int root_fd, const struct ignore_list *ignore,
                         const struct build_layer *layers, size_t n, struct lerr **err);
-/* base.c: wipes the root and applies layers, again up to --image-fs-extract-retry times when
- * that fails. */
-int base_replace_root(struct build *b, const struct build_layer *layers, size_t n,
-                      struct lerr **err);
 /* base.c: resolves an image reference for the target platform. */
 int base_resolve_image(struct build *b, const char *name, const char *platform,
                        struct reg_image **ret, struct image_ref **ret_ref, struct lerr **err);

@@ -19,6 +19,7 @@
 #include "common/timefmt.h"
 #include "executor/blobstore.h"
 #include "executor/build-internal.h"
+#include "executor/cache.h"
 #include "executor/context.h"
 #include "executor/dockerfile.h"
 #include "executor/dockerignore.h"
@@ -212,6 +213,7 @@ static void build_done(struct build *b)
         plan_free(b->plan);
         dockerfile_free(b->df);
         dockerignore_free(b->ignore_file);
+        cache_free(b->cache);
         reg_client_free(b->reg);
         blobstore_free(b->blobs);
         ignore_list_free(b->ignore);
@@ -234,6 +236,8 @@ int build_run(const struct options *o, struct lerr **err)
                 r = make_registry_client(&b, err);
         if (r >= 0)
                 r = check_destinations(&b, err);
+        if (r >= 0 && o->cache)
+                r = cache_open(&b, err);
         if (r >= 0)
                 r = context_open(o, b.kaniko_dir, &ctx, err);
         if (r >= 0) {
@@ -255,6 +259,7 @@ int build_run(const struct options *o, struct lerr **err)
                 r = outputs_write(&b, &b.stages[b.plan->target], err);
         if (r >= 0 && o->cleanup)
                 r = base_wipe_root(&b, err);
+        cache_finish(&b);
         if (r >= 0)
                 summary(&b, start);
         context_done(&ctx);

@@ -78,6 +78,7 @@ void cli_print_help(FILE *out)
         fputs("Usage:\n"
               "  executor [flags]\n"
               "  executor version\n"
+              "  executor warm --image IMAGE... [--cache-dir DIR]   (the warmer: see warm --help)\n"
               "\n"
               "Builds a container image from a Dockerfile, without a daemon, and pushes it to a\n"
               "registry. Takes the flags of Kaniko's executor; those marked [not implemented yet]\n"

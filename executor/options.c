@@ -32,6 +32,7 @@ void options_done(struct options *o)
 {
         char **strings[] = {
                 &o->dockerfile,
+                &o->dockerfile_shown,
                 &o->context,
                 &o->context_sub_path,
                 &o->bucket,

@@ -94,21 +94,79 @@ static bool same_registry(const struct image_ref *a, const struct image_ref *b)
         return a && b && streq(a->domain, b->domain);
 }
 
+/* A layer that is not in the blobstore (a base or cached layer of a stage that was never
+ * extracted): pushed by a cross-repository mount when the registry allows it, so its bytes
+ * are downloaded only if the push really has to upload them. */
+struct lazy_blob {
+        struct build *b;
+        const struct build_layer *l;
+        int fd;
+        uint64_t off;
+        struct lerr *err; /* why the download failed */
+};
+
+static int lazy_open(struct lazy_blob *z)
+{
+        if (z->fd >= 0)
+                return 0;
+        if (!blobstore_has(z->b->blobs, z->l->desc.digest)) {
+                if (!z->l->source || z->err)
+                        return -ENOENT;
+                _cleanup_free_ char *path =
+                        xasprintf("blobs/sha256/%s", digest_hex(z->l->desc.digest));
+                int r = reg_blob_fetch_file(z->b->reg, z->l->source, &z->l->desc,
+                                            blobstore_dir_fd(z->b->blobs), path, &z->err);
+                if (r < 0)
+                        return r;
+        }
+        z->fd = blobstore_open_blob(z->b->blobs, z->l->desc.digest);
+        return z->fd < 0 ? z->fd : 0;
+}
+
+static ssize_t lazy_read(void *userdata, void *buf, size_t n)
+{
+        struct lazy_blob *z = userdata;
+        int r = lazy_open(z);
+        if (r < 0)
+                return r;
+        ssize_t k = pread(z->fd, buf, n, (off_t) z->off);
+        if (k < 0)
+                return -errno;
+        z->off += (uint64_t) k;
+        return k;
+}
+
+static int lazy_rewind(void *userdata)
+{
+        ((struct lazy_blob *) userdata)->off = 0;
+        return 0;
+}
+
 static int push_blobs(struct build *b, const struct stage_result *fin,
                       const struct built_image *img, const struct image_ref *dst, struct lerr **err)
 {
         size_t n = img->n_layers + 1;
         struct reg_push *jobs = xcalloc(n, sizeof(*jobs));
+        struct lazy_blob *lazy = xcalloc(n, sizeof(*lazy));
         int *fds = xcalloc(n, sizeof(int));
         int r = 0;
         for (size_t i = 0; i < n && r >= 0; i++) {
                 const struct descriptor *d = i < img->n_layers ? &img->layers[i] : &img->config;
+                lazy[i].fd = -1;
                 fds[i] = blobstore_open_blob(b->blobs, d->digest);
-                if (fds[i] < 0)
+                if (fds[i] == -ENOENT && i < img->n_layers && fin->layers[i].source) {
+                        lazy[i].b = b;
+                        lazy[i].l = &fin->layers[i];
+                        jobs[i].src = (struct reg_blob_source){.fd = -1,
+                                                               .read = lazy_read,
+                                                               .rewind = lazy_rewind,
+                                                               .userdata = &lazy[i]};
+                } else if (fds[i] < 0)
                         r = lerr_errno(err, fds[i], "open blob %s", d->digest);
+                else
+                        jobs[i].src.fd = fds[i];
                 jobs[i].digest = d->digest;
                 jobs[i].size = d->size;
-                jobs[i].src.fd = fds[i];
                 if (i < img->n_layers && same_registry(fin->layers[i].source, dst))
                         jobs[i].mount_from = fin->layers[i].source;
         }
@@ -116,6 +174,14 @@ static int push_blobs(struct build *b, const struct stage_result *fin,
                 r = reg_blobs_push(b->reg, dst, jobs, n, err);
         size_t mounted = 0, existed = 0, uploaded = 0;
         for (size_t i = 0; i < n; i++) {
+                if (r < 0 && lazy[i].err && err) {
+                        /* the download is what failed: say that */
+                        lerr_free(*err);
+                        *err = TAKE_PTR(lazy[i].err);
+                }
+                lerr_free(lazy[i].err);
+                if (lazy[i].fd >= 0)
+                        (void) close(lazy[i].fd);
                 if (fds[i] >= 0)
                         (void) close(fds[i]);
                 mounted += r >= 0 && jobs[i].result == REG_BLOB_MOUNTED;
@@ -124,6 +190,7 @@ static int push_blobs(struct build *b, const struct stage_result *fin,
         }
         free(fds);
         free(jobs);
+        free(lazy);
         if (r < 0)
                 return lerr_wrap(err, "push to '%s'", dst->name);
         log_info("Pushed blobs to %s: %zu uploaded, %zu mounted, %zu already there", dst->name,
@@ -247,7 +314,7 @@ int outputs_write(struct build *b, const struct stage_result *fin, struct lerr *
                 r = image_ref_parse(o->destinations[i], &dsts[i], err);
         if (r >= 0)
                 r = assemble(b, fin, &img, err);
-        if (r >= 0 && (!o->no_push || o->tar_path || o->oci_layout_path))
+        if (r >= 0 && (o->tar_path || o->oci_layout_path))
                 r = ensure_local(b, fin, err);
         if (r >= 0 && !o->no_push)
                 r = push_all(b, fin, &img, dsts, n, err);

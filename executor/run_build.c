@@ -153,6 +153,11 @@ static int map_paths(struct sandbox *sb, struct options *o, struct lerr **err)
                             &o->image_name_with_digest_file, &o->image_name_tag_with_digest_file};
         for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(outputs); i++)
                 r = map_field(sb, outputs[i], SANDBOX_PATH_PARENT, err);
+        /* the caches: the warmer's base images (read), an on-disk layer cache (written) */
+        if (r >= 0 && o->cache && exists(o->cache_dir))
+                r = map_field(sb, &o->cache_dir, SANDBOX_PATH_RO, err);
+        if (r >= 0 && o->cache && o->cache_repo)
+                r = map_prefixed(sb, &o->cache_repo, "oci:", SANDBOX_PATH_PARENT, err);
         return r;
 }
 

@@ -18,6 +18,7 @@
 #include "common/strv.h"
 #include "common/timefmt.h"
 #include "executor/blobstore.h"
+#include "executor/cache.h"
 #include "executor/dockerfile.h"
 #include "executor/image_config.h"
 #include "executor/instructions.h"
@@ -50,7 +51,7 @@ char *stage_abs_path(const struct stage_ctx *s, const char *p)
         return abs;
 }
 
-static char *timestamp(const struct build *b)
+char *stage_timestamp(const struct build *b)
 {
         return b->o->reproducible ? xstrdup("1970-01-01T00:00:00Z") : timefmt_now();
 }
@@ -84,11 +85,11 @@ static int base_from_image(struct stage_ctx *s, struct lerr **err)
         }
         s->res->n_layers = n;
         log_info("Retrieved image %s (%s): %zu layers", s->ps->base, img->digest, n);
-        r = base_replace_root(b, s->res->layers, n, err);
-        return r;
+        cache_stage_begin(s, img->digest);
+        return 0;
 }
 
-static int base_from_stage(struct stage_ctx *s, struct lerr **err)
+static int base_from_stage(struct stage_ctx *s)
 {
         struct build *b = s->b;
         const struct stage_result *p = &b->stages[s->ps->base_stage];
@@ -102,9 +103,7 @@ static int base_from_stage(struct stage_ctx *s, struct lerr **err)
                         p->layers[i].source ? image_ref_dup(p->layers[i].source) : NULL;
         }
         s->res->n_layers = p->n_layers;
-        if (b->current_stage == s->ps->base_stage)
-                return 0; /* the root holds that stage's files already */
-        return base_replace_root(b, s->res->layers, s->res->n_layers, err);
+        return 0;
 }
 
 static int base_scratch(struct stage_ctx *s, struct lerr **err)
@@ -118,7 +117,52 @@ static int base_scratch(struct stage_ctx *s, struct lerr **err)
         platform_done(&p);
         s->res->format = IMAGE_FORMAT_DOCKER; /* as Kaniko's empty image */
         s->res->layers = xcalloc(1, sizeof(struct build_layer));
-        return base_wipe_root(s->b, err);
+        return 0;
+}
+
+/* Makes the root hold all of the stage's layers: the base's (wiping the root first, unless
+ * it holds the files of the stage this one is based on) and those served from the cache
+ * since. Stages are lazy only with --cache: a stage whose every step comes from the cache is
+ * never extracted. */
+static int stage_materialize(struct stage_ctx *s, struct lerr **err)
+{
+        struct build *b = s->b;
+        struct stage_result *res = s->res;
+        int r;
+        if (s->live && s->applied == res->n_layers)
+                return 0;
+        if (!s->live) {
+                size_t have = 0;
+                if (s->ps->base_kind == PLAN_BASE_STAGE && b->current_stage == s->ps->base_stage)
+                        have = b->current_layers; /* the root holds that stage's files */
+                else if ((r = base_wipe_root(b, err)) < 0)
+                        return r;
+                s->live = true;
+                s->applied = MIN(have, res->n_layers);
+                b->current_stage = (int) s->index;
+                b->current_layers = s->applied;
+        }
+        r = base_extract_layers(b, b->root_fd, b->ignore, res->layers + s->applied,
+                                res->n_layers - s->applied, err);
+        /* --image-fs-extract-retry: start again from an empty root */
+        for (int i = 0; r < 0 && i < b->o->image_fs_extract_retry; i++) {
+                log_warn("%s; retrying (%d/%d, --image-fs-extract-retry)", lerr_message(*err),
+                         i + 1, b->o->image_fs_extract_retry);
+                s->applied = 0;
+                b->current_layers = 0;
+                r = base_wipe_root(b, err);
+                if (r >= 0)
+                        r = base_extract_layers(b, b->root_fd, b->ignore, res->layers,
+                                                res->n_layers, err);
+        }
+        if (r < 0)
+                return r;
+        s->applied = res->n_layers;
+        b->current_layers = s->applied;
+        /* the index no longer matches the root: index it again when a step needs it */
+        snapshotter_free(s->snap);
+        s->snap = NULL;
+        return 0;
 }
 
 /* ---- snapshots ---- */
@@ -127,8 +171,9 @@ static int ensure_snapshotter(struct stage_ctx *s, struct lerr **err)
 {
         const struct options *o = s->b->o;
         struct snapshotter_opts so;
-        if (s->snap)
-                return 0;
+        int r = stage_materialize(s, err);
+        if (r < 0 || s->snap)
+                return r;
         snapshotter_opts_init(&so);
         so.mode = o->snapshot_mode == SNAPSHOT_MODE_REDO   ? SNAP_MODE_REDO
                   : o->snapshot_mode == SNAPSHOT_MODE_TIME ? SNAP_MODE_TIME
@@ -137,7 +182,7 @@ static int ensure_snapshotter(struct stage_ctx *s, struct lerr **err)
         so.compression_level = o->compression_level;
         so.reproducible = o->reproducible;
         int64_t t0 = build_now_ns();
-        int r = snapshotter_new(s->b->root_fd, s->b->ignore, &so, &s->snap, err);
+        r = snapshotter_new(s->b->root_fd, s->b->ignore, &so, &s->snap, err);
         if (r >= 0)
                 r = snapshotter_init(s->snap, err);
         build_phase_add(s->b, PHASE_SNAPSHOT, t0);
@@ -186,6 +231,9 @@ static int take_layer(struct stage_ctx *s, char *const *paths, unsigned flags, s
         l->desc.size = sr.layer.size;
         memcpy(l->diff_id, sr.layer.diff_id, DIGEST_STRING_SIZE);
         image_config_add_layer(res->config, sr.layer.diff_id);
+        /* the root holds it: it was made from the root */
+        s->applied = res->n_layers;
+        b->current_layers = s->applied;
         b->layers_written++;
         log_info("Layer %s: %llu bytes (+%zu ~%zu -%zu)", sr.layer.digest,
                  (unsigned long long) sr.layer.size, sr.added, sr.modified, sr.deleted);
@@ -268,6 +316,9 @@ static int run_step(struct stage_ctx *s, const struct df_inst *raw, const char *
         r = df_inst_expand(raw, vars_expand_env(s->vars), 0, &exp, err);
         if (r < 0)
                 return step_error(s, filename, raw, err);
+        r = cache_step_lookup(s, raw, exp, err);
+        if (r != 0)
+                return r < 0 ? step_error(s, filename, raw, err) : 0;
         if (may_change_files(exp->kind)) {
                 r = ensure_snapshotter(s, err);
                 if (r < 0)
@@ -292,8 +343,9 @@ static int run_step(struct stage_ctx *s, const struct df_inst *raw, const char *
                         log_info("No files changed in this command, skipping snapshotting.");
         }
         strv_free(out.paths);
-        _cleanup_free_ char *created = timestamp(s->b);
+        _cleanup_free_ char *created = stage_timestamp(s->b);
         image_config_add_history(s->res->config, created, raw->original, NULL, !layer);
+        cache_step_done(s, raw, exp, layer);
         return 0;
 }
 
@@ -335,7 +387,7 @@ static int prepare_base(struct stage_ctx *s, struct lerr **err)
                 r = base_from_image(s, err);
                 break;
         case PLAN_BASE_STAGE:
-                r = base_from_stage(s, err);
+                r = base_from_stage(s);
                 break;
         case PLAN_BASE_SCRATCH:
                 r = base_scratch(s, err);
@@ -343,9 +395,12 @@ static int prepare_base(struct stage_ctx *s, struct lerr **err)
         default:
                 r = lerr_set(err, EINVAL, "unknown base kind");
         }
+        if (r >= 0 && s->ps->base_kind != PLAN_BASE_IMAGE)
+                cache_stage_begin(s, NULL);
+        if (r >= 0 && !cache_defers_root(s->b))
+                r = stage_materialize(s, err);
         if (r < 0)
                 return r;
-        s->b->current_stage = (int) s->index;
         const struct vars *parent =
                 s->ps->base_kind == PLAN_BASE_STAGE ? s->b->stages[s->ps->base_stage].vars : NULL;
         s->vars = vars_stage_new(s->b->plan->global, parent,
@@ -369,9 +424,11 @@ int stage_build(struct build *b, unsigned i, struct lerr **err)
         else
                 log_info("Building stage %u: FROM %s", i, ps->base);
         int r = prepare_base(&s, err);
-        if (r < 0)
+        if (r < 0) {
+                cache_stage_done(&s, false);
                 return lerr_wrap(err, "%s:%u: FROM %s", b->df->filename, ps->df->from->line,
                                  ps->base);
+        }
         struct image_config *cfg = s.res->config;
         triggers = TAKE_PTR(cfg->onbuild);
         s.n_steps = (unsigned) count_steps(ps->df, triggers);
@@ -381,12 +438,13 @@ int stage_build(struct build *b, unsigned i, struct lerr **err)
         if (r >= 0 && b->o->single_snapshot && s.pending_changes) {
                 r = take_layer(&s, NULL, 0, err);
                 if (r > 0) {
-                        _cleanup_free_ char *created = timestamp(b);
+                        _cleanup_free_ char *created = stage_timestamp(b);
                         image_config_add_history(cfg, created, "lading --single-snapshot", NULL,
                                                  false);
                 }
         }
         snapshotter_free(s.snap);
+        cache_stage_done(&s, r >= 0);
         if (r < 0) {
                 vars_free(s.vars);
                 return r;

@@ -18,6 +18,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/strv.h"
+#include "executor/cache.h"
 #include "executor/chmod_spec.h"
 #include "executor/copy.h"
 #include "executor/dockerignore.h"
@@ -31,13 +32,8 @@
 
 #define ADD_URL_MAX_BYTES (UINT64_C(64) << 30)
 
-struct copy_filter {
-        const struct dockerignore *ignore;   /* .dockerignore, context sources only */
-        const struct dockerignore *excludes; /* --exclude */
-};
-
-static enum copy_filter_result filter(void *userdata, const char *src_rel, const char *below,
-                                      bool is_dir)
+enum copy_filter_result step_copy_filter(void *userdata, const char *src_rel, const char *below,
+                                         bool is_dir)
 {
         const struct copy_filter *f = userdata;
         if (f->excludes && *below && dockerignore_match(f->excludes, below))
@@ -121,16 +117,20 @@ static int add_url(struct stage_ctx *s, const char *url, const char *dest, const
                    bool several, const struct copy_opts *o, struct step_out *out, struct lerr **err)
 {
         _cleanup_free_ char *tmp = xasprintf("%s/add-download", s->b->kaniko_dir);
-        _cleanup_close_ int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return lerr_errno(err, errno, "ADD: create '%s'", tmp);
-        (void) unlink(tmp);
-        struct url_fetch_opts fo = {.max_bytes = ADD_URL_MAX_BYTES, .retries = 2};
         struct url_fetch_result res;
-        log_info("Downloading %s", url);
-        int r = url_fetch(url, fd, &fo, &res, err);
-        if (r < 0)
-                return lerr_wrap(err, "ADD");
+        /* the cache key may have downloaded it already */
+        _cleanup_close_ int fd = cache_take_download(s, url, &res);
+        if (fd < 0) {
+                fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                if (fd < 0)
+                        return lerr_errno(err, errno, "ADD: create '%s'", tmp);
+                (void) unlink(tmp);
+                struct url_fetch_opts fo = {.max_bytes = ADD_URL_MAX_BYTES, .retries = 2};
+                log_info("Downloading %s", url);
+                int r = url_fetch(url, fd, &fo, &res, err);
+                if (r < 0)
+                        return lerr_wrap(err, "ADD");
+        }
         if (checksum && !streq(checksum, res.digest))
                 return lerr_set(err, EBADMSG,
                                 "ADD: checksum of '%s' is %s, not %s as --checksum says", url,
@@ -279,7 +279,7 @@ int step_copy(struct stage_ctx *s, const struct df_inst *exp, struct step_out *o
                 .instruction = add ? "ADD" : "COPY",
                 .preserve_owner = c->from != NULL,
                 .parents = c->parents,
-                .filter = filter,
+                .filter = step_copy_filter,
                 .filter_userdata = &f,
                 .source_name = c->from ? c->from : "build context",
         };

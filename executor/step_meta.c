@@ -35,6 +35,8 @@ static int meta_workdir(struct stage_ctx *s, const char *value, struct step_out 
         if (n > 1 && abs[n - 1] == '/')
                 abs[n - 1] = '\0';
         image_config_set_string(&c->working_dir, abs);
+        if (s->config_only)
+                return 0; /* served from the cache: its layer has the directory */
         /* the directory belongs to the stage's USER, as BuildKit creates it */
         struct users_ids ids = {0};
         uid_t uid = 0;

@@ -94,9 +94,14 @@ for title in ["Build input", "Outputs", "Layers and snapshots", "Cache", "Regist
     ok(f"\n{title}:\n" in text, f"--help has the group '{title}'")
 ok("(default: Dockerfile)" in text and "(default: 336h)" in text, "--help shows defaults")
 ok(max(len(line) for line in text.splitlines()) <= 100, "--help fits 100 columns")
-m = re.search(r"--cache-repo.*?(?=\n      --|\n  -)", text, re.S)
-ok(m and "[not implemented yet]" in m.group(0), "--help marks --cache-repo not implemented",
-   m and m.group(0))
+m = re.search(r"--git KEY=VALUE.*?(?=\n      --|\n  -)", text, re.S)
+ok(m and "[not implemented yet]" in m.group(0),
+   "--help marks --git not implemented", m and m.group(0))
+for name in ("cache", "cache-repo", "cache-dir", "cache-ttl", "cache-copy-layers",
+             "cache-run-layers", "no-push-cache"):
+    m = re.search(rf"^  (?:-., |    )--{name}\s.*?(?=\n      --|\n  -)", text, re.S | re.M)
+    ok(m and "[not implemented yet]" not in m.group(0), f"--{name} is not marked",
+       m and m.group(0))
 m = re.search(r"--print-plan.*?(?=\n      --|\n  -)", text, re.S)
 ok(m and "[not implemented yet]" not in m.group(0), "--print-plan is not marked")
 
@@ -118,7 +123,10 @@ errors = [
     ([], {}, "--destination is required (or use --no-push to build without pushing)"),
     (["--no-push"], {}, REFUSED),
     (["-d", "reg.example/app"], {}, REFUSED),
-    (["--no-push", "--cache-repo", "reg.example/cache"], {}, f"--cache-repo {NOT_BUILT}"),
+    (["--no-push", "--git", "branch=main"], {}, f"--git {NOT_BUILT}"),
+    (["--no-push", "--cache", "--cache-repo", "reg.example/cache", "--cache-ttl=1h",
+      "--cache-copy-layers", "--cache-run-layers=false", "--no-push-cache",
+      "--cache-dir=/tmp"], {}, REFUSED),
     (["--destinaton=reg.example/app"], {},
      "unknown flag '--destinaton' (did you mean --destination?)"),
     (["--no-push", "--frobnicate"], {}, "unknown flag '--frobnicate'"),
