@@ -22,6 +22,7 @@ Needs root. Standard library only (ctypes for unshare, mount and prctl)."""
 
 import ctypes
 import os
+import resource
 import signal
 import sys
 
@@ -136,6 +137,8 @@ def setup(opts):
         mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=16384k")
     os.chroot(root)
     os.chdir(opts["cwd"])
+    # a crash leaves a core file (in the program's working directory) for the post-mortem
+    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
     for cap in opts["drop"]:
         check(libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), f"drop capability {CAPS[cap]}")
 

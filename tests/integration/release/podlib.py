@@ -111,7 +111,9 @@ class Pod:
         write(os.path.join(self.files, "hosts"), "127.0.0.1\tlocalhost\n::1\tlocalhost\n")
         write(os.path.join(self.files, "hostname"), "lading-build-pod\n")
         write(os.path.join(self.files, "resolv.conf"), "nameserver 127.0.0.1\noptions ndots:5\n")
-        self.binds = [(workspace, "/workspace", True),
+        # the context volume is writable, as an emptyDir or `docker run -v` is (a core file
+        # of a crashed executor lands there)
+        self.binds = [(workspace, "/workspace", False),
                       (docker_config_dir, "/kaniko/.docker", True),
                       (os.path.join(self.files, "hosts"), "/etc/hosts", False),
                       (os.path.join(self.files, "hostname"), "/etc/hostname", False),
@@ -133,9 +135,9 @@ class Pod:
         cmd += ["--cwd", cwd, root, "--", "/kaniko/executor"] + list(args)
         return cmd
 
-    def run(self, root, env, args, drop=(), timeout=600, log=None):
+    def run(self, root, env, args, drop=(), timeout=600, log=None, cwd="/workspace"):
         """Runs the executor as PID 1 of root; returns (exit status, stdout, stderr)."""
-        p = subprocess.run(self.argv(root, env, args, drop), stdout=subprocess.PIPE,
+        p = subprocess.run(self.argv(root, env, args, drop, cwd=cwd), stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=timeout)
         out, err = p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
         if log:
