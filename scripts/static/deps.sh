@@ -93,10 +93,17 @@ build_openssl() {
                         supported+=("$o")
                 fi
         done
-        ./Configure "$OPENSSL_TARGET" --prefix="$PREFIX" --libdir=lib --openssldir=/etc/ssl \
-                "${supported[@]}"
+        # No -static in LDFLAGS here: with it, Configure disables threads (and PIC) and the
+        # library's locks become no-ops, so the executor's concurrent TLS handshakes corrupt
+        # its heap. Only static libraries are built anyway (no-shared, no-apps).
+        LDFLAGS="-L$PREFIX/lib" ./Configure "$OPENSSL_TARGET" --prefix="$PREFIX" --libdir=lib \
+                --openssldir=/etc/ssl threads "${supported[@]}"
         make -j"$JOBS" build_libs
         make install_dev
+        if ! grep -q '^# *define OPENSSL_THREADS' "$PREFIX/include/openssl/configuration.h"; then
+                echo "OpenSSL was configured without thread support" >&2
+                return 1
+        fi
 }
 
 build_nghttp2() {

@@ -69,6 +69,11 @@ static int cmd_features(void)
                 if (v->features & (int) curl_features[i].bit)
                         printf(" %s", curl_features[i].name);
         printf("\nopenssl %s\n", OpenSSL_version(OPENSSL_VERSION));
+#ifdef OPENSSL_THREADS
+        printf("openssl-threads yes\n");
+#else
+        printf("openssl-threads no\n");
+#endif
         printf("openssl-dir %s\n", OpenSSL_version(OPENSSL_DIR));
         printf("zlib %s\n", zlibVersion());
         printf("zstd %s\n", ZSTD_versionString());

@@ -145,6 +145,9 @@ def check_features(t, probe):
     unwanted = {"idn", "psl", "brotli", "zstd", "http3", "ntlm", "ntlm-wb", "gssapi",
                 "kerberos5", "spnego", "tls-srp", "unix-sockets", "alt-svc", "hsts"}
     t.eq(sorted(features & unwanted), [], "libcurl has none of the features lading does not use")
+    t.eq(f.get("openssl-threads"), "yes",
+         "OpenSSL is built with thread support (its locks are real: the executor makes TLS "
+         "connections from several threads)")
     t.eq(f.get("openssl-dir"), 'OPENSSLDIR: "/etc/ssl"', "OpenSSL's default CA paths are under /etc/ssl")
     t.ok(f.get("archive-zlib") == f.get("zlib") != "none", "libarchive uses the same zlib",
          f"{f.get('archive-zlib')} vs {f.get('zlib')}")
