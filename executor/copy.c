@@ -465,8 +465,11 @@ static int copy_one_dir(struct copy_ctx *c, int in, const struct stat *st, const
                 if (r < 0)
                         return r;
         }
-        if (*target && !strv_contains(c->res->paths, target))
-                strv_push(&c->res->paths, target);
+        /* a directory copied onto the root reports "/", as ADD does: the snapshot then looks
+         * at the whole root instead of at nothing */
+        const char *written = *target ? target : "/";
+        if (!strv_contains(c->res->paths, written))
+                strv_push(&c->res->paths, written);
         return 0;
 }
 

@@ -228,7 +228,7 @@ static int mount_value(struct mount_state *st, const char *key, const char *valu
         struct df_mount *m = st->m;
         bool check = st->final || !strchr(value, '$');
         bool b;
-        unsigned e = 0;
+        unsigned e = 0; /* gcc -O3 cannot see that mount_enum() sets it when it returns 0 */
         int r = 0;
 
         if (streq(key, "type")) {

@@ -317,7 +317,7 @@ build_deps() {
                 msg "building $pkg $version (log: $PREFIX/logs/$pkg.log)"
                 # A shell of its own: `set -e` holds in the recipe even though it runs here
                 # as the condition of an `if`.
-                if ! bash -c 'set -Eeuo pipefail; . "$1"; deps_env; cd "$2"; set -x; "build_$3"' \
+                if ! bash -c 'set -Eeuo pipefail; . "$1"; deps_env; cd "$2"; set -x; "build_${3//-/_}"' \
                         build-dep "$recipes" "$tree" "$pkg" >"$PREFIX/logs/$pkg.log" 2>&1; then
                         tail -n 25 "$PREFIX/logs/$pkg.log" | cut -c1-300 >&2
                         die "building $pkg $version failed (full log: $PREFIX/logs/$pkg.log)"

@@ -33,6 +33,17 @@ static int statx_raw(int dir_fd, const char *path, int flags, unsigned mask, str
 #include "common/log.h"
 #include "snapshot/ignore.h"
 
+/* musl before 1.2.5 (Debian bookworm's, which the static release build uses) has neither the
+ * statx() wrapper nor struct statx: the kernel's UAPI header has the struct, the system call is
+ * there since Linux 4.11. */
+#ifndef STATX_BASIC_STATS
+#include <linux/stat.h>
+static int statx(int dir_fd, const char *path, int flags, unsigned mask, struct statx *ret)
+{
+        return (int) syscall(SYS_statx, dir_fd, path, flags, mask, ret);
+}
+#endif
+
 /* Linux 6.13 added *xattrat(); the numbers are shared by every architecture. Older kernels and
  * seccomp profiles that do not know them answer ENOSYS or EPERM, and we use /proc instead. */
 #ifndef __NR_getxattrat

@@ -8,9 +8,10 @@
 #
 # Changing anything in this file changes the cache key, so every dependency is rebuilt.
 
-# Source packages in build order; a package's dependencies come before it.
+# Source packages in build order; a package's dependencies come before it. The recipe of
+# package P is build_P with every '-' of P made a '_' (xz-utils: build_xz_utils).
 # shellcheck disable=SC2034 # used by scripts/build-static.sh
-STATIC_DEPS=(zlib libzstd openssl curl libarchive cjson)
+STATIC_DEPS=(zlib bzip2 xz-utils libzstd openssl nghttp2 curl libarchive cjson)
 
 # deps_env: the toolchain for every recipe. Everything is compiled for static linking with
 # musl; -ffunction-sections/-fdata-sections let the executor's link drop unused code.
@@ -31,6 +32,28 @@ build_zlib() {
         make -j"$JOBS" libz.a
         make install
         rm -rf "${PREFIX:?}/share"
+}
+
+build_bzip2() {
+        # libbz2 for libarchive's bzip2 reader (ADD of a .tar.bz2). Without it libarchive
+        # would run an external `bzip2 -d`, which the release image does not have. The
+        # Makefile's CFLAGS (-g, no large files) are replaced with ours.
+        make -j"$JOBS" libbz2.a CC="$CC" AR="$AR" RANLIB="$RANLIB" \
+                CFLAGS="$CFLAGS -D_FILE_OFFSET_BITS=64"
+        install -d "$PREFIX/include" "$PREFIX/lib"
+        install -m 644 bzlib.h "$PREFIX/include/bzlib.h"
+        install -m 644 libbz2.a "$PREFIX/lib/libbz2.a"
+}
+
+build_xz_utils() {
+        # liblzma for libarchive's xz and lzma readers (ADD of a .tar.xz), for the same reason
+        # as bzip2. Only the library: no programs, scripts, translations or docs.
+        ./configure --prefix="$PREFIX" --disable-shared --enable-static --with-pic=no \
+                --disable-dependency-tracking --disable-maintainer-mode --disable-rpath \
+                --disable-xz --disable-xzdec --disable-lzmadec --disable-lzmainfo \
+                --disable-lzma-links --disable-scripts --disable-doc --disable-nls
+        make -C src/liblzma -j"$JOBS"
+        make -C src/liblzma install
 }
 
 build_libzstd() {
@@ -70,21 +93,66 @@ build_openssl() {
                         supported+=("$o")
                 fi
         done
-        ./Configure "$OPENSSL_TARGET" --prefix="$PREFIX" --libdir=lib --openssldir=/etc/ssl \
-                "${supported[@]}"
+        # No -static in LDFLAGS here: with it, Configure disables threads (and PIC) and the
+        # library's locks become no-ops, so the executor's concurrent TLS handshakes corrupt
+        # its heap. Only static libraries are built anyway (no-shared, no-apps).
+        LDFLAGS="-L$PREFIX/lib" ./Configure "$OPENSSL_TARGET" --prefix="$PREFIX" --libdir=lib \
+                --openssldir=/etc/ssl threads "${supported[@]}"
         make -j"$JOBS" build_libs
         make install_dev
+        if ! grep -q '^# *define OPENSSL_THREADS' "$PREFIX/include/openssl/configuration.h"; then
+                echo "OpenSSL was configured without thread support" >&2
+                return 1
+        fi
+}
+
+build_nghttp2() {
+        # libnghttp2 alone, for libcurl's HTTP/2: the registry client asks for HTTP/2 over TLS,
+        # as Debian's own libcurl offers it. Debian's source is the upstream git tree, without
+        # a configure script; the library is 25 plain C files and a version header, so it is
+        # compiled directly (no autotools, no cmake), like cJSON below.
+        local version num
+        version=$(sed -n 's/^AC_INIT(\[nghttp2\], *\[\([0-9.]*\)\].*/\1/p' configure.ac)
+        case $version in
+        [0-9]*.[0-9]*.[0-9]*) ;;
+        *) echo "no version found in configure.ac" >&2; return 1 ;;
+        esac
+        # shellcheck disable=SC2086 # the version's three numbers
+        num=$(printf '0x%02x%02x%02x' ${version//./ })
+        sed -e "s/@PACKAGE_VERSION@/$version/" -e "s/@PACKAGE_VERSION_NUM@/$num/" \
+                lib/includes/nghttp2/nghttp2ver.h.in >lib/includes/nghttp2/nghttp2ver.h
+        # What its configure finds on Linux; NGHTTP2_STATICLIB only matters on Windows.
+        local defs="-DHAVE_ARPA_INET_H -DHAVE_NETINET_IN_H -DHAVE_TIME_H -DHAVE_CLOCK_GETTIME"
+        defs+=" -DBUILDING_NGHTTP2 -DNGHTTP2_STATICLIB -Ilib -Ilib/includes"
+        # shellcheck disable=SC2086 # CFLAGS, CPPFLAGS and defs are word lists
+        printf '%s\n' lib/*.c | xargs -P "$JOBS" -I{} $CC $CPPFLAGS $CFLAGS $defs -c {} -o {}.o
+        ar rcs libnghttp2.a lib/*.c.o
+        install -d "$PREFIX/include/nghttp2" "$PREFIX/lib/pkgconfig"
+        install -m 644 lib/includes/nghttp2/nghttp2.h lib/includes/nghttp2/nghttp2ver.h \
+                "$PREFIX/include/nghttp2/"
+        install -m 644 libnghttp2.a "$PREFIX/lib/libnghttp2.a"
+        cat >"$PREFIX/lib/pkgconfig/libnghttp2.pc" <<EOF
+prefix=$PREFIX
+libdir=\${prefix}/lib
+includedir=\${prefix}/include
+
+Name: libnghttp2
+Description: HTTP/2 C library
+Version: $version
+Libs: -L\${libdir} -lnghttp2
+Cflags: -I\${includedir}
+EOF
 }
 
 build_curl() {
-        # libcurl for the registry client: HTTP(S) only, OpenSSL for TLS, zlib for
-        # Content-Encoding, the threaded resolver (musl's getaddrinfo reads /etc/hosts and
+        # libcurl for the registry client: HTTP(S) only, HTTP/2 (nghttp2), OpenSSL for TLS,
+        # zlib for Content-Encoding, the threaded resolver (musl's getaddrinfo reads /etc/hosts and
         # /etc/resolv.conf itself: no NSS, no dlopen), proxies kept (HTTPS_PROXY, NO_PROXY).
         # CA certificates: no compiled-in bundle; OpenSSL's default paths are the fallback,
         # overridable with SSL_CERT_FILE/SSL_CERT_DIR, and the executor may set CAINFO itself.
         ./configure --prefix="$PREFIX" --disable-shared --enable-static --with-pic=no \
                 --disable-dependency-tracking --disable-maintainer-mode \
-                --with-openssl="$PREFIX" --with-zlib="$PREFIX" \
+                --with-openssl="$PREFIX" --with-zlib="$PREFIX" --with-nghttp2="$PREFIX" \
                 --disable-openssl-auto-load-config --enable-threaded-resolver --disable-ares \
                 --without-ca-bundle --without-ca-path --with-ca-fallback \
                 --enable-http --enable-proxy --enable-ipv6 --disable-ftp --disable-file \
@@ -97,7 +165,7 @@ build_curl() {
                 --disable-get-easy-options --disable-progress-meter \
                 --without-zstd --without-brotli --without-libpsl --without-libidn2 \
                 --without-librtmp --without-libssh2 --without-libssh --without-wolfssh \
-                --without-nghttp2 --without-ngtcp2 --without-nghttp3 --without-quiche \
+                --without-ngtcp2 --without-nghttp3 --without-quiche \
                 --without-msh3 --without-hyper --without-libgsasl --without-gssapi \
                 --without-zsh-functions-dir --without-fish-functions-dir
         make -C lib -j"$JOBS" libcurl.la
@@ -107,14 +175,16 @@ build_curl() {
 }
 
 build_libarchive() {
-        # Tar streams with gzip (zlib) and zstd filters; the linker keeps only the formats and
-        # filters the executor registers. No ACL/xattr disk support (the executor sets
-        # metadata itself through fds), no crypto, XML, bzip2, lzma, lz4 or lzo.
+        # Tar streams with gzip (zlib), bzip2, xz/lzma (liblzma) and zstd filters: the
+        # compressions ADD unpacks. The linker keeps only the formats and filters the
+        # executor registers. No ACL/xattr disk support (the executor sets metadata itself
+        # through fds), no crypto, XML, lz4 or lzo (for those libarchive would run external
+        # programs, which the release image does not have).
         ./configure --prefix="$PREFIX" --disable-shared --enable-static --with-pic=no \
                 --disable-dependency-tracking --disable-maintainer-mode \
                 --disable-bsdtar --disable-bsdcat --disable-bsdcpio --disable-rpath \
-                --disable-acl --disable-xattr --with-zlib --with-zstd \
-                --without-bz2lib --without-libb2 --without-lz4 --without-lzma --without-lzo2 \
+                --disable-acl --disable-xattr --with-zlib --with-zstd --with-bz2lib --with-lzma \
+                --without-libb2 --without-lz4 --without-lzo2 \
                 --without-cng --without-mbedtls --without-nettle --without-openssl \
                 --without-xml2 --without-expat
         make -j"$JOBS" libarchive.la

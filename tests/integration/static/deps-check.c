@@ -60,6 +60,7 @@ static int cmd_features(void)
         printf("curl %s\n", v->version);
         printf("curl-ssl %s\n", or_none(v->ssl_version));
         printf("curl-libz %s\n", or_none(v->libz_version));
+        printf("curl-nghttp2 %s\n", or_none(v->nghttp2_version));
         printf("curl-protocols");
         for (const char *const *p = v->protocols; *p; p++)
                 printf(" %s", *p);
@@ -68,6 +69,11 @@ static int cmd_features(void)
                 if (v->features & (int) curl_features[i].bit)
                         printf(" %s", curl_features[i].name);
         printf("\nopenssl %s\n", OpenSSL_version(OPENSSL_VERSION));
+#ifdef OPENSSL_THREADS
+        printf("openssl-threads yes\n");
+#else
+        printf("openssl-threads no\n");
+#endif
         printf("openssl-dir %s\n", OpenSSL_version(OPENSSL_DIR));
         printf("zlib %s\n", zlibVersion());
         printf("zstd %s\n", ZSTD_versionString());
@@ -200,6 +206,8 @@ static int cmd_tar(const char *path)
                 return 1;
         archive_read_support_format_tar(a);
         archive_read_support_filter_gzip(a);
+        archive_read_support_filter_bzip2(a);
+        archive_read_support_filter_xz(a);
         archive_read_support_filter_zstd(a);
         r = archive_read_open_filename(a, path, 65536);
         while (r == ARCHIVE_OK && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK)

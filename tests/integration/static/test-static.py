@@ -16,10 +16,12 @@ static-deps-check in the build directory of the executor (<builddir>/dist/execut
 
 Usage: test-static.py SOURCE_ROOT VERSION BUILD_ROOT
 """
+import bz2
 import gzip
 import hashlib
 import io
 import json
+import lzma
 import os
 import re
 import shutil
@@ -135,19 +137,27 @@ def check_features(t, probe):
     t.ok(f.get("curl-ssl", "").startswith("OpenSSL/3."), "libcurl uses OpenSSL 3",
          f.get("curl-ssl"))
     features = set(f.get("curl-features", "").split())
-    t.ok({"ssl", "libz", "asynchdns", "ipv6", "https-proxy"} <= features,
-         "libcurl has TLS, zlib, the threaded resolver, IPv6 and HTTPS proxies",
+    t.ok({"ssl", "libz", "asynchdns", "ipv6", "https-proxy", "http2"} <= features,
+         "libcurl has TLS, zlib, the threaded resolver, IPv6, HTTPS proxies and HTTP/2",
          " ".join(sorted(features)))
-    unwanted = {"idn", "psl", "brotli", "zstd", "http2", "http3", "ntlm", "ntlm-wb", "gssapi",
+    t.ok(re.fullmatch(r"1\.\d+\.\d+", f.get("curl-nghttp2", "")) is not None,
+         "libcurl's HTTP/2 is nghttp2", f.get("curl-nghttp2"))
+    unwanted = {"idn", "psl", "brotli", "zstd", "http3", "ntlm", "ntlm-wb", "gssapi",
                 "kerberos5", "spnego", "tls-srp", "unix-sockets", "alt-svc", "hsts"}
     t.eq(sorted(features & unwanted), [], "libcurl has none of the features lading does not use")
+    t.eq(f.get("openssl-threads"), "yes",
+         "OpenSSL is built with thread support (its locks are real: the executor makes TLS "
+         "connections from several threads)")
     t.eq(f.get("openssl-dir"), 'OPENSSLDIR: "/etc/ssl"', "OpenSSL's default CA paths are under /etc/ssl")
     t.ok(f.get("archive-zlib") == f.get("zlib") != "none", "libarchive uses the same zlib",
          f"{f.get('archive-zlib')} vs {f.get('zlib')}")
     t.ok(f.get("archive-zstd") == f.get("zstd") != "none", "libarchive uses the same zstd",
          f"{f.get('archive-zstd')} vs {f.get('zstd')}")
-    t.eq([f.get("archive-lzma"), f.get("archive-bzlib"), f.get("archive-lz4")],
-         ["none", "none", "none"], "libarchive has no lzma, bzip2 or lz4")
+    t.ok(re.fullmatch(r"5\.\d+\.\d+", f.get("archive-lzma", "")) is not None,
+         "libarchive has liblzma (ADD of .tar.xz)", f.get("archive-lzma"))
+    t.ok(re.match(r"1\.0\.\d+,", f.get("archive-bzlib", "")) is not None,
+         "libarchive has libbz2 (ADD of .tar.bz2)", f.get("archive-bzlib"))
+    t.eq(f.get("archive-lz4"), "none", "libarchive has no lz4")
 
 
 def make_certs(d):
@@ -301,6 +311,15 @@ def check_tar(t, probe, d):
              "libarchive reads a tar.zst layer", r.stdout + r.stderr + z.stderr)
     else:
         t.skip("libarchive reads a tar.zst layer", "no zstd command")
+
+    # ADD unpacks these too; the release image has no bzip2 or xz program to fall back on
+    for name, mod, filt in (("bz2", bz2, "bzip2"), ("xz", lzma, "xz")):
+        path = os.path.join(d, "layer.tar." + name)
+        with open(path, "wb") as f:
+            f.write(mod.compress(raw))
+        r = run([probe, "tar", path])
+        t.eq(r.stdout.splitlines(), want + ["filter " + filt],
+             f"libarchive reads a tar.{name} archive")
 
     bad = os.path.join(d, "bad.tar.gz")
     with open(gz, "rb") as f:

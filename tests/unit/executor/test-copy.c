@@ -158,6 +158,11 @@ int main(void)
         is_str(res.paths[0], "app", "reported path");
         is_int(res.files, 6, "entries counted (the destination itself is not)");
         copy_result_done(&res);
+        is_int(run((char *[]){"dir", NULL}, "/", NULL, &res, &err), 0, "directory onto the root");
+        is_str(read_file(dst, "sub/deep.txt"), "deep", "contents land in the root");
+        is_int(strv_length(res.paths), 1, "one path reported for the root");
+        is_str(res.paths[0], "/", "the root is reported as '/' (the snapshot walks it all)");
+        copy_result_done(&res);
         mkdirat(dst, "keep", 0711);
         fchownat(dst, "keep", 5, 5, 0);
         is_int(run((char *[]){"dir", NULL}, "/keep", NULL, NULL, &err), 0, "into an existing dir");
