@@ -73,6 +73,16 @@ def skip_all(why):
     sys.exit(77)
 
 
+def finish(t, work):
+    """Ends the TAP stream; removes the work dir of a passing run unless LADING_RELEASE_KEEP=1."""
+    status = t.finish()
+    if status == 0 and os.environ.get("LADING_RELEASE_KEEP") != "1":
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print(f"# kept {work}")
+    return status
+
+
 def write(path, data, mode=0o644):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb" if isinstance(data, bytes) else "w") as f:

@@ -22,7 +22,6 @@ usage: test-pod.py   (LADING_STATIC_EXECUTOR names the static executor; LADING_S
 Needs root."""
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -229,11 +228,7 @@ def main():
         t.ok(False, "the test ran to its end", f"{type(e).__name__}: {e}")
     finally:
         reg.stop()
-        status = t.finish()
-        if status == 0 and os.environ.get("LADING_RELEASE_KEEP") != "1":
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print(f"# kept {work}")
+        status = podlib.finish(t, work)
     sys.exit(status)
 
 

@@ -357,11 +357,7 @@ def main():
         sb.reg.stop()
         sb.times["total"] = time.monotonic() - start
         t.comment("times: " + json.dumps({k: round(v, 1) for k, v in sb.times.items()}))
-        status = t.finish()
-        if status == 0 and os.environ.get("LADING_RELEASE_KEEP") != "1":
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print(f"# kept {work}")
+        status = podlib.finish(t, work)
     sys.exit(status)
 
 
