@@ -61,8 +61,9 @@ const struct cli_flag cli_flags[] = {
          .offset = OFF(context),
          .metavar = "DIR",
          .def = "/workspace/",
-         .help = "Build context: a local directory, dir://DIR, tar://PATH.tar.gz, tar://stdin or "
-                 "an https:// URL of a tar.gz (gs://, s3://, git:// are not implemented yet)"},
+         .help = "Build context: a local directory, dir://DIR, tar://PATH.tar.gz, tar://stdin, "
+                 "s3://BUCKET/KEY.tar.gz (AWS_* environment, S3_ENDPOINT, S3_FORCE_PATH_STYLE) "
+                 "or an https:// URL of a tar.gz (gs://, git:// are not implemented yet)"},
         {.name = "context-sub-path",
          .type = CLI_STRING,
          .group = CLI_GROUP_INPUT,

@@ -15,6 +15,7 @@
 #include "common/err.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "executor/context_s3.h"
 #include "executor/dockerfile.h"
 #include "executor/options.h"
 #include "executor/url_fetch.h"
@@ -51,8 +52,13 @@ static int context_from_url(const char *url, const char *dest, const char *kanik
                 return lerr_errno(err, errno, "create '%s'", tmp);
         struct url_fetch_opts fo = {.max_bytes = CONTEXT_ARCHIVE_MAX_BYTES, .retries = 2};
         struct url_fetch_result res;
-        log_info("Downloading the build context from %s", url);
-        int r = url_fetch(url, fd, &fo, &res, err);
+        int r;
+        if (startswith(url, "s3://")) {
+                r = context_s3_fetch(url, fd, CONTEXT_ARCHIVE_MAX_BYTES, err);
+        } else {
+                log_info("Downloading the build context from %s", url);
+                r = url_fetch(url, fd, &fo, &res, err);
+        }
         if (r >= 0 && lseek(fd, 0, SEEK_SET) < 0)
                 r = lerr_errno(err, errno, "rewind '%s'", tmp);
         if (r >= 0)
@@ -81,7 +87,7 @@ static int context_dir(const struct options *o, const char *kaniko_dir, char **r
         const char *rest;
         if ((rest = startswith(c, "dir://")))
                 c = rest;
-        else if ((rest = startswith(c, "tar://")) || is_url(c)) {
+        else if ((rest = startswith(c, "tar://")) || is_url(c) || startswith(c, "s3://")) {
                 _cleanup_free_ char *dest = xasprintf("%s/buildcontext", kaniko_dir);
                 int r = rest ? context_from_tar(rest, dest, err)
                              : context_from_url(c, dest, kaniko_dir, err);
@@ -92,8 +98,8 @@ static int context_dir(const struct options *o, const char *kaniko_dir, char **r
         } else if (strstr(c, "://"))
                 return lerr_set(err, ENOTSUP,
                                 "build context '%s': this kind of context is not supported yet "
-                                "(use a directory, dir://, tar://PATH, tar://stdin or an https:// "
-                                "URL of a tar.gz)",
+                                "(use a directory, dir://, tar://PATH, tar://stdin, s3:// or an "
+                                "https:// URL of a tar.gz)",
                                 c);
         char *abs = realpath(c, NULL);
         if (!abs)

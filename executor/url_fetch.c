@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -20,12 +21,31 @@ struct sink {
         uint64_t size, max;
         struct digest_ctx *digest;
         int error; /* errno of a failed write, or E2BIG */
+        CURL *h;
+        struct buf *error_body; /* for the body of an HTTP error, or NULL */
 };
+
+/* An error body is only kept for the message: what does not fit is dropped. */
+static bool took_error_body(struct sink *s, const char *p, size_t n)
+{
+        long status = 0;
+        if (!s->error_body || curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
+            status < 400)
+                return false;
+        size_t room = s->error_body->max > s->error_body->len
+                              ? s->error_body->max - s->error_body->len
+                              : 0;
+        /* the append fits by the check above; a failure would only shorten the message */
+        int r = buf_append(s->error_body, p, n < room ? n : room);
+        return r >= 0 || r == -E2BIG;
+}
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *userdata)
 {
         struct sink *s = userdata;
         size_t n = size * nmemb;
+        if (took_error_body(s, p, n))
+                return n;
         if (s->max && s->size + n > s->max) {
                 s->error = E2BIG;
                 return 0;
@@ -50,7 +70,8 @@ static bool transient(CURLcode cc, long status)
 }
 
 static CURLcode attempt(CURL *h, const char *url, struct sink *s, const struct url_fetch_opts *o,
-                        char *errbuf, long *status, int64_t *last_modified)
+                        struct curl_slist *headers, char *errbuf, long *status,
+                        int64_t *last_modified)
 {
         curl_easy_reset(h);
         (void) curl_easy_setopt(h, CURLOPT_URL, url);
@@ -73,6 +94,8 @@ static CURLcode attempt(CURL *h, const char *url, struct sink *s, const struct u
         }
         if (o->ca_file)
                 (void) curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
+        if (headers)
+                (void) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
         errbuf[0] = '\0';
         CURLcode cc = curl_easy_perform(h);
         *status = 0;
@@ -90,6 +113,8 @@ static int restart(struct sink *s)
                 return -errno;
         s->size = 0;
         s->error = 0;
+        if (s->error_body)
+                buf_reset(s->error_body);
         digest_reset(s->digest);
         return 0;
 }
@@ -99,13 +124,24 @@ int url_fetch(const char *url, int out_fd, const struct url_fetch_opts *o,
 {
         char errbuf[CURL_ERROR_SIZE];
         _cleanup_(digest_freep) struct digest_ctx *d = digest_new();
-        struct sink s = {.fd = out_fd, .max = o->max_bytes, .digest = d};
         CURL *h = curl_easy_init();
+        struct sink s = {
+                .fd = out_fd, .max = o->max_bytes, .digest = d, .h = h, .error_body = o->error_body};
+        struct curl_slist *headers = NULL;
         long status = 0;
         int64_t lm = -1;
         CURLcode cc = CURLE_OK;
         if (!h)
                 return lerr_set(err, ENOMEM, "download '%s': cannot create a curl handle", url);
+        for (size_t i = 0; o->headers && o->headers[i]; i++) {
+                struct curl_slist *l = curl_slist_append(headers, o->headers[i]);
+                if (!l) {
+                        curl_slist_free_all(headers);
+                        curl_easy_cleanup(h);
+                        return lerr_set(err, ENOMEM, "download '%s': out of memory", url);
+                }
+                headers = l;
+        }
         for (int i = 0; i <= o->retries; i++) {
                 if (i > 0) {
                         log_warn("download '%s' failed (%s), retrying (%d/%d)", url,
@@ -115,11 +151,12 @@ int url_fetch(const char *url, int out_fd, const struct url_fetch_opts *o,
                         if (restart(&s) < 0)
                                 break;
                 }
-                cc = attempt(h, url, &s, o, errbuf, &status, &lm);
+                cc = attempt(h, url, &s, o, headers, errbuf, &status, &lm);
                 if (!transient(cc, status) || s.error)
                         break;
         }
         curl_easy_cleanup(h);
+        curl_slist_free_all(headers);
         if (s.error == E2BIG)
                 return lerr_set(err, E2BIG, "download '%s': larger than %llu bytes", url,
                                 (unsigned long long) o->max_bytes);
@@ -128,6 +165,8 @@ int url_fetch(const char *url, int out_fd, const struct url_fetch_opts *o,
         if (cc != CURLE_OK)
                 return lerr_set(err, EIO, "download '%s': %s", url,
                                 errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        if (status >= 400 && o->error_status)
+                *o->error_status = status;
         if (status >= 400)
                 return lerr_set(err, status == 404 ? ENOENT : EIO, "download '%s': HTTP %ld", url,
                                 status);

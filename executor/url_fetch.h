@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "common/digest.h"
 
+struct buf;
 struct lerr;
 
 #define URL_FETCH_MAX_REDIRECTS 5
@@ -18,6 +19,12 @@ struct url_fetch_opts {
         int retries;        /* extra attempts on connection errors, 429 and 5xx */
         bool insecure_tls;  /* skip certificate verification */
         const char *ca_file;
+        const char *const *headers; /* extra request headers "Name: value", NULL-terminated,
+                                     * or NULL (libcurl drops Authorization: on a redirect
+                                     * to another host) */
+        struct buf *error_body;     /* when set, the body of a final HTTP error (>= 400) goes
+                                     * here, cut at its max, instead of into out_fd */
+        long *error_status;         /* when set, receives the status of that HTTP error */
 };
 
 struct url_fetch_result {

@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The S3 build context: parses s3://BUCKET/KEY, finds credentials and settings the way the
+ * AWS SDK does (environment, then the shared files), signs one GET and downloads it with
+ * url_fetch(). It does not unpack the archive (context.c does) nor retry beyond url_fetch. */
+#include "executor/context_s3.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <openssl/crypto.h>
+
+#include "common/alloc.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/macros.h"
+#include "common/strv.h"
+#include "executor/s3_sign.h"
+#include "executor/url_fetch.h"
+
+int s3_parse_url(const char *url, char **ret_bucket, char **ret_key)
+{
+        const char *rest = startswith(url, "s3://");
+        if (!rest)
+                return -EINVAL;
+        const char *slash = strchr(rest, '/');
+        if (!slash || slash == rest || !slash[1])
+                return -EINVAL;
+        for (const char *p = rest; p < slash; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_'))
+                        return -EINVAL;
+        for (const char *p = slash + 1; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        return -EINVAL;
+        *ret_bucket = xstrndup(rest, (size_t) (slash - rest));
+        *ret_key = xstrdup(slash + 1);
+        return 0;
+}
+
+static char *trim(char *s)
+{
+        while (*s == ' ' || *s == '\t' || *s == '\r')
+                s++;
+        size_t n = strlen(s);
+        while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+                s[--n] = '\0';
+        return s;
+}
+
+static void replace(char **field, const char *value)
+{
+        if (*field) {
+                OPENSSL_cleanse(*field, strlen(*field));
+                free(*field);
+        }
+        *field = xstrdup(value);
+}
+
+/* One "key = value" line of the profile looked for. */
+static void profile_setting(const char *key, const char *value, struct s3_credentials *creds,
+                            char **region)
+{
+        if (!strcasecmp(key, "aws_access_key_id"))
+                replace(&creds->access_key, value);
+        else if (!strcasecmp(key, "aws_secret_access_key"))
+                replace(&creds->secret_key, value);
+        else if (!strcasecmp(key, "aws_session_token"))
+                replace(&creds->session_token, value);
+        else if (region && !strcasecmp(key, "region"))
+                replace(region, value);
+}
+
+int s3_profile_parse(const char *text, size_t len, const char *profile, bool config_style,
+                     struct s3_credentials *creds, char **ret_region)
+{
+        _cleanup_free_ char *copy = xstrndup(text, len);
+        _cleanup_free_ char *want = config_style && !streq(profile, "default")
+                                            ? xasprintf("profile %s", profile)
+                                            : xstrdup(profile);
+        bool in = false;
+        int found = 0;
+        for (char *line = copy, *next; line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                char *l = trim(line);
+                if (!*l || *l == '#' || *l == ';')
+                        continue;
+                if (*l == '[') {
+                        size_t n = strlen(l);
+                        if (l[n - 1] != ']')
+                                return -EINVAL;
+                        l[n - 1] = '\0';
+                        in = streq(trim(l + 1), want);
+                        found |= in;
+                        continue;
+                }
+                char *eq = strchr(l, '=');
+                if (!eq)
+                        return -EINVAL;
+                *eq = '\0';
+                if (in)
+                        profile_setting(trim(l), trim(eq + 1), creds, ret_region);
+        }
+        OPENSSL_cleanse(copy, len);
+        return found;
+}
+
+void s3_credentials_done(struct s3_credentials *c)
+{
+        char **fields[] = {&c->access_key, &c->secret_key, &c->session_token};
+        for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+                if (*fields[i])
+                        OPENSSL_cleanse(*fields[i], strlen(*fields[i]));
+                free(*fields[i]);
+                *fields[i] = NULL;
+        }
+}
+
+static const char *env(const char *name)
+{
+        const char *v = getenv(name);
+        return v && *v ? v : NULL;
+}
+
+static char *aws_file(const char *var, const char *name)
+{
+        const char *v = env(var), *home = env("HOME");
+        return v ? xstrdup(v) : home ? xasprintf("%s/.aws/%s", home, name) : NULL;
+}
+
+/* 1 when the file has the profile, 0 when not or when there is no file. */
+static int read_profile_file(const char *path, const char *profile, bool config_style,
+                             struct s3_credentials *creds, char **region, struct lerr **err)
+{
+        _cleanup_(buf_done) struct buf b = BUF_INIT(S3_CONFIG_MAX_BYTES);
+        if (!path)
+                return 0;
+        int r = fs_read_file_at(AT_FDCWD, path, &b);
+        if (r == -ENOENT)
+                return 0;
+        if (r == -E2BIG)
+                return lerr_set(err, E2BIG, "read '%s': over the limit of %u bytes", path,
+                                S3_CONFIG_MAX_BYTES);
+        if (r < 0)
+                return lerr_errno(err, -r, "read '%s'", path);
+        r = s3_profile_parse(b.data, b.len, profile, config_style, creds, region);
+        if (b.data)
+                OPENSSL_cleanse(b.data, b.len);
+        if (r < 0)
+                return lerr_set(err, EINVAL, "read '%s': malformed line", path);
+        return r;
+}
+
+static int credentials_from_env(struct s3_credentials *ret, struct lerr **err)
+{
+        const char *ak = env("AWS_ACCESS_KEY_ID") ?: env("AWS_ACCESS_KEY");
+        const char *sk = env("AWS_SECRET_ACCESS_KEY") ?: env("AWS_SECRET_KEY");
+        if (!ak && !sk)
+                return 0;
+        if (!ak || !sk)
+                return lerr_set(err, EINVAL, "%s is set but %s is not",
+                                ak ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
+                                ak ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+        ret->access_key = xstrdup(ak);
+        ret->secret_key = xstrdup(sk);
+        ret->session_token = env("AWS_SESSION_TOKEN") ? xstrdup(env("AWS_SESSION_TOKEN")) : NULL;
+        return 1;
+}
+
+int s3_credentials_load(struct s3_credentials *ret, char **ret_region, struct lerr **err)
+{
+        _cleanup_(s3_credentials_done) struct s3_credentials c = {0};
+        _cleanup_free_ char *region = NULL;
+        _cleanup_free_ char *cred_file = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
+        _cleanup_free_ char *config_file = aws_file("AWS_CONFIG_FILE", "config");
+        const char *named = env("AWS_PROFILE") ?: env("AWS_DEFAULT_PROFILE");
+        const char *profile = named ?: "default";
+
+        int r = credentials_from_env(&c, err);
+        /* the profile's region counts even when the keys come from the environment */
+        struct s3_credentials ignored = {0};
+        int in_config = read_profile_file(config_file, profile, true, r > 0 ? &ignored : &c,
+                                          &region, err);
+        s3_credentials_done(&ignored);
+        if (r < 0 || in_config < 0)
+                return r < 0 ? r : in_config;
+        if (r == 0) {
+                int in_creds = read_profile_file(cred_file, profile, false, &c, NULL, err);
+                if (in_creds < 0)
+                        return in_creds;
+                if (named && !in_creds && !in_config)
+                        return lerr_set(err, ENOENT, "AWS profile '%s' not found in '%s' or '%s'",
+                                        profile, cred_file ? cred_file : "~/.aws/credentials",
+                                        config_file ? config_file : "~/.aws/config");
+                if (!c.access_key != !c.secret_key)
+                        return lerr_set(err, EINVAL,
+                                        "AWS profile '%s' has %s but no %s", profile,
+                                        c.access_key ? "aws_access_key_id" : "aws_secret_access_key",
+                                        c.access_key ? "aws_secret_access_key" : "aws_access_key_id");
+        }
+        if (ret_region)
+                *ret_region = TAKE_PTR(region);
+        if (!c.access_key)
+                return 0;
+        *ret = c;
+        c = (struct s3_credentials){0};
+        return 1;
+}
+
+/* Names that work as a host name label under TLS: lower case, digits, '-', no dots. */
+static bool dns_bucket(const char *b)
+{
+        size_t n = strlen(b);
+        if (n < 3 || n > 63 || b[0] == '-' || b[n - 1] == '-')
+                return false;
+        for (const char *p = b; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+                        return false;
+        return true;
+}
+
+static bool ip_or_localhost(const char *authority)
+{
+        if (authority[0] == '[')
+                return true;
+        size_t n = strcspn(authority, ":");
+        if (n == 9 && !strncmp(authority, "localhost", 9))
+                return true;
+        for (size_t i = 0; i < n; i++)
+                if (!((authority[i] >= '0' && authority[i] <= '9') || authority[i] == '.'))
+                        return false;
+        return n > 0;
+}
+
+/* Splits an endpoint into scheme, host[:port] (default port dropped, as libcurl does in the
+ * Host header it sends) and a base path without trailing '/'. */
+static int split_endpoint(const char *endpoint, const char **ret_scheme, char **ret_authority,
+                          char **ret_base)
+{
+        const char *scheme = "https", *rest = endpoint;
+        if ((rest = startswith(endpoint, "https://")))
+                scheme = "https";
+        else if ((rest = startswith(endpoint, "http://")))
+                scheme = "http";
+        else if (strstr(endpoint, "://"))
+                return -EINVAL;
+        else
+                rest = endpoint;
+        size_t n = strcspn(rest, "/?#");
+        if (n == 0 || memchr(rest, '@', n) || strpbrk(rest + n, "?#"))
+                return -EINVAL;
+        const char *dflt = streq(scheme, "https") ? ":443" : ":80";
+        size_t dl = strlen(dflt);
+        size_t an = n > dl && !strncmp(rest + n - dl, dflt, dl) ? n - dl : n;
+        size_t bn = strlen(rest + n);
+        while (bn && rest[n + bn - 1] == '/')
+                bn--;
+        *ret_scheme = scheme;
+        *ret_authority = xstrndup(rest, an);
+        *ret_base = xstrndup(rest + n, bn);
+        return 0;
+}
+
+int s3_object_request(const char *bucket, const char *key, const char *region,
+                      const char *endpoint, bool force_path_style, char **ret_url,
+                      char **ret_host, char **ret_path)
+{
+        const char *scheme = "https";
+        _cleanup_free_ char *authority = NULL, *base = NULL;
+        if (endpoint) {
+                if (split_endpoint(endpoint, &scheme, &authority, &base) < 0)
+                        return -EINVAL;
+        } else {
+                authority = xasprintf("s3.%s.amazonaws.com", region);
+                base = xstrdup("");
+        }
+        bool path_style = force_path_style || !dns_bucket(bucket) || ip_or_localhost(authority);
+        _cleanup_free_ char *ekey = s3_uri_encode(key, false);
+        _cleanup_free_ char *ebucket = s3_uri_encode(bucket, true);
+        char *host, *path;
+        if (path_style) {
+                host = xstrdup(authority);
+                path = xasprintf("%s/%s/%s", base, ebucket, ekey);
+        } else {
+                host = xasprintf("%s.%s", bucket, authority);
+                path = xasprintf("%s/%s", base, ekey);
+        }
+        *ret_url = xasprintf("%s://%s%s", scheme, host, path);
+        *ret_host = host;
+        *ret_path = path;
+        return 0;
+}
+
+/* The text of the first <tag>…</tag>, unescaped and on one line. */
+static char *xml_field(const char *body, size_t len, const char *tag)
+{
+        _cleanup_free_ char *open = xasprintf("<%s>", tag), *close = xasprintf("</%s>", tag);
+        const char *s = memmem(body, len, open, strlen(open));
+        if (!s)
+                return NULL;
+        s += strlen(open);
+        const char *e = memmem(s, len - (size_t) (s - body), close, strlen(close));
+        if (!e)
+                return NULL;
+        static const struct {
+                const char *name;
+                char c;
+        } ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+        struct buf b = BUF_INIT(S3_ERROR_FIELD_MAX);
+        while (s < e) {
+                char c = *s++;
+                for (size_t i = 0; c == '&' && i < ARRAY_SIZE(ents); i++) {
+                        size_t n = strlen(ents[i].name) - 1;
+                        if ((size_t) (e - s) >= n && !memcmp(s, ents[i].name + 1, n)) {
+                                s += n;
+                                c = ents[i].c;
+                                break;
+                        }
+                }
+                if (buf_append_char(&b, (unsigned char) c < 0x20 || c == 0x7f ? ' ' : c) < 0)
+                        break;
+        }
+        return buf_steal(&b);
+}
+
+void s3_error_parse(const char *body, size_t len, char **ret_code, char **ret_message)
+{
+        *ret_code = body ? xml_field(body, len, "Code") : NULL;
+        *ret_message = body ? xml_field(body, len, "Message") : NULL;
+}
+
+static void strv_cleanse_free(char ***l)
+{
+        for (size_t i = 0; *l && (*l)[i]; i++)
+                OPENSSL_cleanse((*l)[i], strlen((*l)[i]));
+        strv_free(*l);
+}
+
+/* The signed headers for libcurl ("Name: value"); host goes out as libcurl makes it. */
+static int sign_headers(const struct s3_credentials *c, const char *host, const char *path,
+                        const char *region, char ***ret)
+{
+        char amz_date[17];
+        struct tm tm;
+        time_t now = time(NULL);
+        if (!gmtime_r(&now, &tm) || strftime(amz_date, sizeof(amz_date), "%Y%m%dT%H%M%SZ", &tm) != 16)
+                return -EINVAL;
+        struct s3_header h[4] = {
+                {"host", host},
+                {"x-amz-content-sha256", S3_EMPTY_PAYLOAD_SHA256},
+                {"x-amz-date", amz_date},
+                {"x-amz-security-token", c->session_token},
+        };
+        struct s3_sign_input in = {
+                .method = "GET",
+                .path = path,
+                .headers = h,
+                .n_headers = c->session_token ? 4 : 3,
+                .payload_hash = S3_EMPTY_PAYLOAD_SHA256,
+                .amz_date = amz_date,
+                .region = region,
+                .service = "s3",
+                .access_key = c->access_key,
+                .secret_key = c->secret_key,
+        };
+        _cleanup_free_ char *auth = NULL;
+        int r = s3_sign(&in, &auth);
+        if (r < 0)
+                return r;
+        char **l = NULL;
+        for (size_t i = 1; i < in.n_headers; i++)
+                strv_consume(&l, xasprintf("%s: %s", h[i].name, h[i].value));
+        strv_consume(&l, xasprintf("Authorization: %s", auth));
+        OPENSSL_cleanse(auth, strlen(auth));
+        *ret = l;
+        return 0;
+}
+
+static int http_error(const char *bucket, const char *key, long status, const struct buf *body,
+                      struct lerr **err)
+{
+        _cleanup_free_ char *code = NULL, *message = NULL;
+        s3_error_parse(body->data, body->len, &code, &message);
+        int errnum = status == 404 ? ENOENT : status == 403 || status == 401 ? EACCES : EIO;
+        return lerr_set(err, errnum, "get the build context from S3 bucket '%s', key '%s': HTTP %ld%s%s%s%s",
+                        bucket, key, status, code ? " " : "", code ? code : "",
+                        message ? ": " : "", message ? message : "");
+}
+
+static const char *region_of(const char *from_config)
+{
+        return env("AWS_REGION") ?: env("AWS_DEFAULT_REGION") ?: from_config ?: S3_DEFAULT_REGION;
+}
+
+int context_s3_fetch(const char *url, int out_fd, uint64_t max_bytes, struct lerr **err)
+{
+        _cleanup_free_ char *bucket = NULL, *key = NULL, *cfg_region = NULL;
+        _cleanup_free_ char *http_url = NULL, *host = NULL, *path = NULL;
+        _cleanup_(s3_credentials_done) struct s3_credentials c = {0};
+        _cleanup_(strv_cleanse_free) char **headers = NULL;
+        _cleanup_(buf_done) struct buf body = BUF_INIT(S3_ERROR_MAX_BYTES);
+        const char *force = env("S3_FORCE_PATH_STYLE");
+        long status = 0;
+
+        if (s3_parse_url(url, &bucket, &key) < 0)
+                return lerr_set(err, EINVAL, "invalid S3 context '%s': expected s3://BUCKET/KEY",
+                                url);
+        int have = s3_credentials_load(&c, &cfg_region, err);
+        if (have < 0)
+                return lerr_wrap(err, "get AWS credentials for '%s'", url);
+        const char *region = region_of(cfg_region);
+        if (s3_object_request(bucket, key, region, env("S3_ENDPOINT"),
+                              force && !strcasecmp(force, "true"), &http_url, &host, &path) < 0)
+                return lerr_set(err, EINVAL, "invalid S3_ENDPOINT '%s'", env("S3_ENDPOINT"));
+        if (have) {
+                log_debug("signing the S3 request with access key ID %s, region %s",
+                          c.access_key, region);
+                if (sign_headers(&c, host, path, region, &headers) < 0)
+                        return lerr_set(err, EINVAL, "sign the S3 request for '%s'", url);
+        } else
+                log_info("No AWS credentials found: requesting %s anonymously", url);
+        log_info("Downloading the build context from %s (%s)", url, http_url);
+        struct url_fetch_opts fo = {
+                .max_bytes = max_bytes,
+                .retries = 2,
+                .headers = (const char *const *) headers,
+                .error_body = &body,
+                .error_status = &status,
+        };
+        struct url_fetch_result res;
+        int r = url_fetch(http_url, out_fd, &fo, &res, err);
+        if (r < 0 && status >= 400)
+                return http_error(bucket, key, status, &body, err);
+        if (r < 0)
+                return lerr_wrap(err, "get the build context '%s'", url);
+        return 0;
+}
