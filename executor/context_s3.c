@@ -185,8 +185,8 @@ int s3_credentials_load(struct s3_credentials *ret, char **ret_region, struct le
         int r = credentials_from_env(&c, err);
         /* the profile's region counts even when the keys come from the environment */
         struct s3_credentials ignored = {0};
-        int in_config = read_profile_file(config_file, profile, true, r > 0 ? &ignored : &c,
-                                          &region, err);
+        int in_config =
+                read_profile_file(config_file, profile, true, r > 0 ? &ignored : &c, &region, err);
         s3_credentials_done(&ignored);
         if (r < 0 || in_config < 0)
                 return r < 0 ? r : in_config;
@@ -199,10 +199,10 @@ int s3_credentials_load(struct s3_credentials *ret, char **ret_region, struct le
                                         profile, cred_file ? cred_file : "~/.aws/credentials",
                                         config_file ? config_file : "~/.aws/config");
                 if (!c.access_key != !c.secret_key)
-                        return lerr_set(err, EINVAL,
-                                        "AWS profile '%s' has %s but no %s", profile,
-                                        c.access_key ? "aws_access_key_id" : "aws_secret_access_key",
-                                        c.access_key ? "aws_secret_access_key" : "aws_access_key_id");
+                        return lerr_set(
+                                err, EINVAL, "AWS profile '%s' has %s but no %s", profile,
+                                c.access_key ? "aws_access_key_id" : "aws_secret_access_key",
+                                c.access_key ? "aws_secret_access_key" : "aws_access_key_id");
         }
         if (ret_region)
                 *ret_region = TAKE_PTR(region);
@@ -267,9 +267,8 @@ static int split_endpoint(const char *endpoint, const char **ret_scheme, char **
         return 0;
 }
 
-int s3_object_request(const char *bucket, const char *key, const char *region,
-                      const char *endpoint, bool force_path_style, char **ret_url,
-                      char **ret_host, char **ret_path)
+int s3_object_request(const char *bucket, const char *key, const char *region, const char *endpoint,
+                      bool force_path_style, char **ret_url, char **ret_host, char **ret_path)
 {
         const char *scheme = "https";
         _cleanup_free_ char *authority = NULL, *base = NULL;
@@ -311,7 +310,8 @@ static char *xml_field(const char *body, size_t len, const char *tag)
         static const struct {
                 const char *name;
                 char c;
-        } ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+        } ents[] = {
+                {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
         struct buf b = BUF_INIT(S3_ERROR_FIELD_MAX);
         while (s < e) {
                 char c = *s++;
@@ -349,7 +349,8 @@ static int sign_headers(const struct s3_credentials *c, const char *host, const 
         char amz_date[17];
         struct tm tm;
         time_t now = time(NULL);
-        if (!gmtime_r(&now, &tm) || strftime(amz_date, sizeof(amz_date), "%Y%m%dT%H%M%SZ", &tm) != 16)
+        if (!gmtime_r(&now, &tm) ||
+            strftime(amz_date, sizeof(amz_date), "%Y%m%dT%H%M%SZ", &tm) != 16)
                 return -EINVAL;
         struct s3_header h[4] = {
                 {"host", host},
@@ -388,9 +389,10 @@ static int http_error(const char *bucket, const char *key, long status, const st
         _cleanup_free_ char *code = NULL, *message = NULL;
         s3_error_parse(body->data, body->len, &code, &message);
         int errnum = status == 404 ? ENOENT : status == 403 || status == 401 ? EACCES : EIO;
-        return lerr_set(err, errnum, "get the build context from S3 bucket '%s', key '%s': HTTP %ld%s%s%s%s",
-                        bucket, key, status, code ? " " : "", code ? code : "",
-                        message ? ": " : "", message ? message : "");
+        return lerr_set(err, errnum,
+                        "get the build context from S3 bucket '%s', key '%s': HTTP %ld%s%s%s%s",
+                        bucket, key, status, code ? " " : "", code ? code : "", message ? ": " : "",
+                        message ? message : "");
 }
 
 static const char *region_of(const char *from_config)
@@ -419,8 +421,8 @@ int context_s3_fetch(const char *url, int out_fd, uint64_t max_bytes, struct ler
                               force && !strcasecmp(force, "true"), &http_url, &host, &path) < 0)
                 return lerr_set(err, EINVAL, "invalid S3_ENDPOINT '%s'", env("S3_ENDPOINT"));
         if (have) {
-                log_debug("signing the S3 request with access key ID %s, region %s",
-                          c.access_key, region);
+                log_debug("signing the S3 request with access key ID %s, region %s", c.access_key,
+                          region);
                 if (sign_headers(&c, host, path, region, &headers) < 0)
                         return lerr_set(err, EINVAL, "sign the S3 request for '%s'", url);
         } else

@@ -49,9 +49,8 @@ void s3_credentials_done(struct s3_credentials *c);
  * missing scheme means https) is used virtual-hosted too, except that path style
  * (ENDPOINT/BUCKET/KEY) is used with force_path_style, for buckets that are not DNS names
  * and for endpoints that are IP addresses or localhost. Returns 0, or -EINVAL. */
-int s3_object_request(const char *bucket, const char *key, const char *region,
-                      const char *endpoint, bool force_path_style, char **ret_url,
-                      char **ret_host, char **ret_path);
+int s3_object_request(const char *bucket, const char *key, const char *region, const char *endpoint,
+                      bool force_path_style, char **ret_url, char **ret_host, char **ret_path);
 
 /* The <Code> and <Message> of an S3 XML error body, unescaped, control characters replaced
  * by spaces, cut at S3_ERROR_FIELD_MAX. Either may come back NULL. Caller frees. */

@@ -19,9 +19,9 @@ struct s3_header {
 };
 
 struct s3_sign_input {
-        const char *method;       /* "GET" */
-        const char *path;         /* the canonical URI: already URI-encoded, starts with '/' */
-        const char *query;        /* the canonical query string (sorted, encoded), or NULL */
+        const char *method; /* "GET" */
+        const char *path;   /* the canonical URI: already URI-encoded, starts with '/' */
+        const char *query;  /* the canonical query string (sorted, encoded), or NULL */
         const struct s3_header *headers; /* the signed headers, any order; host among them */
         size_t n_headers;                /* at most S3_SIGN_MAX_HEADERS */
         const char *payload_hash;        /* hex sha256 of the body, or S3_UNSIGNED_PAYLOAD */

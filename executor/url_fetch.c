@@ -29,8 +29,8 @@ struct sink {
 static bool took_error_body(struct sink *s, const char *p, size_t n)
 {
         long status = 0;
-        if (!s->error_body || curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
-            status < 400)
+        if (!s->error_body ||
+            curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status < 400)
                 return false;
         size_t room = s->error_body->max > s->error_body->len
                               ? s->error_body->max - s->error_body->len
@@ -125,8 +125,11 @@ int url_fetch(const char *url, int out_fd, const struct url_fetch_opts *o,
         char errbuf[CURL_ERROR_SIZE];
         _cleanup_(digest_freep) struct digest_ctx *d = digest_new();
         CURL *h = curl_easy_init();
-        struct sink s = {
-                .fd = out_fd, .max = o->max_bytes, .digest = d, .h = h, .error_body = o->error_body};
+        struct sink s = {.fd = out_fd,
+                         .max = o->max_bytes,
+                         .digest = d,
+                         .h = h,
+                         .error_body = o->error_body};
         struct curl_slist *headers = NULL;
         long status = 0;
         int64_t lm = -1;
