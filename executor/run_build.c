@@ -126,6 +126,28 @@ static int map_docker_config(struct sandbox *sb, struct lerr **err)
         return r;
 }
 
+/* The AWS shared files an s3:// context reads (context_s3.h), mapped in; the variables then
+ * name them inside, since ~ has no .aws there. */
+static int map_aws_files(struct sandbox *sb, struct lerr **err)
+{
+        static const char *const files[][2] = {{"AWS_SHARED_CREDENTIALS_FILE", "credentials"},
+                                               {"AWS_CONFIG_FILE", "config"}};
+        const char *home = getenv("HOME");
+        for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+                const char *v = getenv(files[i][0]);
+                _cleanup_free_ char *path = v && *v ? xstrdup(v)
+                                            : home  ? xasprintf("%s/.aws/%s", home, files[i][1])
+                                                    : NULL;
+                if (!exists(path))
+                        continue;
+                int r = map_field(sb, &path, SANDBOX_PATH_RO, err);
+                if (r < 0)
+                        return r;
+                (void) setenv(files[i][0], path, 1);
+        }
+        return 0;
+}
+
 static int map_paths(struct sandbox *sb, struct options *o, struct lerr **err)
 {
         int r = 0;
@@ -143,6 +165,8 @@ static int map_paths(struct sandbox *sb, struct options *o, struct lerr **err)
         }
         if (r >= 0)
                 r = map_docker_config(sb, err);
+        if (r >= 0 && ctx && startswith(ctx, "s3://"))
+                r = map_aws_files(sb, err);
         if (r >= 0)
                 r = map_kv_paths(sb, o->registry_certificates, err);
         if (r >= 0)
