@@ -78,7 +78,8 @@ static void profile_setting(const char *key, const char *value, struct s3_creden
 int s3_profile_parse(const char *text, size_t len, const char *profile, bool config_style,
                      struct s3_credentials *creds, char **ret_region)
 {
-        _cleanup_free_ char *copy = xstrndup(text, len);
+        size_t n_copy = strnlen(text, len); /* a NUL ends the text */
+        _cleanup_free_ char *copy = xstrndup(text, n_copy);
         _cleanup_free_ char *want = config_style && !streq(profile, "default")
                                             ? xasprintf("profile %s", profile)
                                             : xstrdup(profile);
@@ -93,21 +94,26 @@ int s3_profile_parse(const char *text, size_t len, const char *profile, bool con
                         continue;
                 if (*l == '[') {
                         size_t n = strlen(l);
-                        if (l[n - 1] != ']')
-                                return -EINVAL;
+                        if (l[n - 1] != ']') {
+                                found = -EINVAL;
+                                break;
+                        }
                         l[n - 1] = '\0';
                         in = streq(trim(l + 1), want);
-                        found |= in;
+                        if (in)
+                                found = 1;
                         continue;
                 }
                 char *eq = strchr(l, '=');
-                if (!eq)
-                        return -EINVAL;
+                if (!eq) {
+                        found = -EINVAL;
+                        break;
+                }
                 *eq = '\0';
                 if (in)
                         profile_setting(trim(l), trim(eq + 1), creds, ret_region);
         }
-        OPENSSL_cleanse(copy, len);
+        OPENSSL_cleanse(copy, n_copy);
         return found;
 }
 
