@@ -62,7 +62,8 @@ const struct cli_flag cli_flags[] = {
          .metavar = "DIR",
          .def = "/workspace/",
          .help = "Build context: a local directory, dir://DIR, tar://PATH.tar.gz, tar://stdin or "
-                 "an https:// URL of a tar.gz (gs://, s3://, git:// are not implemented yet)"},
+                 "an https:// URL of a tar.gz, or git://HOST/PATH[#REF[#COMMIT]] (fetched over "
+                 "https; gs://, s3:// are not implemented yet)"},
         {.name = "context-sub-path",
          .type = CLI_STRING,
          .group = CLI_GROUP_INPUT,
@@ -73,7 +74,7 @@ const struct cli_flag cli_flags[] = {
         {.name = "git",
          .type = CLI_STRING,
          .group = CLI_GROUP_INPUT,
-         .attrs = P,
+         .attrs = B | P,
          .offset = OFF(git_options),
          .metavar = "KEY=VALUE",
          .set = cli_set_git,
