@@ -181,10 +181,11 @@ static int add_git(struct stage_ctx *s, const char *src, const char *dest, bool 
                 return lerr_wrap(err, "ADD");
         _cleanup_free_ char *work = xasprintf("%s/add-git", s->b->kaniko_dir);
         (void) fs_rm_rf_at(AT_FDCWD, work);
-        if (mkdir(work, 0700) < 0)
+        if (mkdir(work, 0755) < 0)
                 return lerr_errno(err, errno, "ADD: create '%s'", work);
         _cleanup_close_ int dfd = open(work, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
+        /* the checkout's root becomes dest: a directory git would make, whatever the umask */
+        if (dfd < 0 || fchmod(dfd, 0755) < 0)
                 return lerr_errno(err, errno, "ADD: open '%s'", work);
         struct git_remote_opts go = {.allow_http = startswith(gs.url, "http://") != NULL};
         char id[GIT_OID_HEXSZ + 1];
