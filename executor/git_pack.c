@@ -596,6 +596,11 @@ uint32_t git_pack_count(const struct git_pack *p)
         return p->n;
 }
 
+const unsigned char *git_pack_object_id(const struct git_pack *p, uint32_t i)
+{
+        return p->e[i].id;
+}
+
 int git_pack_read(struct git_pack *p, const unsigned char id[GIT_OID_RAWSZ], enum git_obj_type want,
                   enum git_obj_type *ret_type, unsigned char **ret_data, size_t *ret_len,
                   struct lerr **err)

@@ -65,6 +65,8 @@ void git_pack_free(struct git_pack *p);
 DEFINE_FREEP(struct git_pack, git_pack_free)
 
 uint32_t git_pack_count(const struct git_pack *p);
+/* The id of the i-th object in pack order (i < git_pack_count()); borrowed from p. */
+const unsigned char *git_pack_object_id(const struct git_pack *p, uint32_t i);
 
 /* Reads the object with this id, inflated and undeltified; its id was computed from these
  * bytes. want: the type it must have, or GIT_OBJ_NONE for any. *ret_data is malloc'ed (and
