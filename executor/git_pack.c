@@ -25,6 +25,11 @@
 /* REF_DELTA bases normally precede their deltas; a pack needing more passes than this to
  * find them all is refused rather than resolved in quadratic time */
 #define MAX_RESOLVE_PASSES 8
+/* Undeltified objects kept for the deltas that follow them: without this, a chain of depth d
+ * costs d inflations for each of its objects. Direct-mapped by entry index; at most
+ * CACHE_SLOTS * CACHE_MAX_OBJECT bytes. */
+#define CACHE_SLOTS      128
+#define CACHE_MAX_OBJECT (512u << 10)
 
 struct entry {
         uint64_t offset;      /* of the object's header */
@@ -37,7 +42,15 @@ struct entry {
         unsigned char base_id[GIT_OID_RAWSZ]; /* REF_DELTA */
 };
 
+struct cached {
+        uint32_t index; /* entry index + 1, 0: empty */
+        uint8_t type;
+        size_t len;
+        unsigned char *data;
+};
+
 struct git_pack {
+        struct cached cache[CACHE_SLOTS];
         int fd;
         uint64_t size;
         struct git_pack_limits lim;
@@ -447,13 +460,35 @@ static int inflate_entry(struct git_pack *p, const struct entry *e, unsigned cha
         return 0;
 }
 
+static void cache_put(struct git_pack *p, uint32_t i, uint8_t type, const unsigned char *data,
+                      size_t len)
+{
+        struct cached *c = &p->cache[i % CACHE_SLOTS];
+        if (len > CACHE_MAX_OBJECT)
+                return;
+        free(c->data);
+        c->data = xmalloc(len + 1);
+        memcpy(c->data, data, len + 1);
+        c->index = i + 1;
+        c->type = type;
+        c->len = len;
+}
+
+static const struct cached *cache_get(const struct git_pack *p, uint32_t i)
+{
+        const struct cached *c = &p->cache[i % CACHE_SLOTS];
+        return c->index == i + 1 ? c : NULL;
+}
+
 /* Undeltifies entry i. -EAGAIN: a REF_DELTA base on its chain has no id yet. */
 static int resolve(struct git_pack *p, uint32_t i, enum git_obj_type *ret_type,
                    unsigned char **ret_data, size_t *ret_len)
 {
         uint32_t depth = 0, cur = i;
+        const struct cached *hit = NULL;
 
-        while (p->e[cur].type == OBJ_OFS_DELTA || p->e[cur].type == OBJ_REF_DELTA) {
+        while (!(hit = cache_get(p, cur)) &&
+               (p->e[cur].type == OBJ_OFS_DELTA || p->e[cur].type == OBJ_REF_DELTA)) {
                 if (depth >= p->lim.max_delta_depth)
                         return -E2BIG;
                 p->chain[depth++] = cur;
@@ -467,16 +502,29 @@ static int resolve(struct git_pack *p, uint32_t i, enum git_obj_type *ret_type,
                 }
         }
         _cleanup_free_ unsigned char *data = NULL;
-        int k = inflate_entry(p, &p->e[cur], &data);
-        if (k < 0)
-                return k;
-        size_t len = (size_t) p->e[cur].size;
+        size_t len;
+        uint8_t type;
+        if (hit) {
+                len = hit->len;
+                type = hit->type;
+                data = xmalloc(len + 1);
+                memcpy(data, hit->data, len + 1);
+        } else {
+                int k = inflate_entry(p, &p->e[cur], &data);
+                if (k < 0)
+                        return k;
+                len = (size_t) p->e[cur].size;
+                type = p->e[cur].type;
+                if (depth > 0)
+                        cache_put(p, cur, type, data, len);
+        }
         while (depth > 0) {
                 _cleanup_free_ unsigned char *delta = NULL;
-                const struct entry *d = &p->e[p->chain[--depth]];
+                uint32_t di = p->chain[--depth];
+                const struct entry *d = &p->e[di];
                 unsigned char *next;
                 size_t next_len;
-                k = inflate_entry(p, d, &delta);
+                int k = inflate_entry(p, d, &delta);
                 if (k >= 0)
                         k = git_delta_apply(data, len, delta, (size_t) d->size,
                                             p->lim.max_object_bytes, &next, &next_len);
@@ -485,8 +533,9 @@ static int resolve(struct git_pack *p, uint32_t i, enum git_obj_type *ret_type,
                 free(data);
                 data = next;
                 len = next_len;
+                cache_put(p, di, type, data, len);
         }
-        *ret_type = (enum git_obj_type) p->e[cur].type;
+        *ret_type = (enum git_obj_type) type;
         *ret_data = TAKE_PTR(data);
         *ret_len = len;
         return 0;
@@ -585,6 +634,8 @@ void git_pack_free(struct git_pack *p)
 {
         if (!p)
                 return;
+        for (size_t i = 0; i < CACHE_SLOTS; i++)
+                free(p->cache[i].data);
         free(p->e);
         free(p->table);
         free(p->chain);
