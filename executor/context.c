@@ -113,10 +113,11 @@ static int context_from_git(const struct options *o, const char *url, const char
         if (fd < 0)
                 return lerr_errno(err, errno, "open '%s'", dest);
         char id[GIT_OID_HEXSZ + 1];
+        _cleanup_free_ char *shown = git_url_redacted(url);
         r = git_clone(&s, NULL, &go, kaniko_dir, fd, id, err);
         if (r < 0)
-                return lerr_wrap(err, "get the build context '%s'", url);
-        log_info("Build context: commit %s of %s (%d files)", id, url, r);
+                return lerr_wrap(err, "get the build context '%s'", shown);
+        log_info("Build context: commit %s of %s (%d files)", id, shown, r);
         return 0;
 }
 

@@ -207,7 +207,11 @@ static int add_git(struct stage_ctx *s, const char *src, const char *dest, bool 
                 copy_result_done(&res);
         }
         (void) fs_rm_rf_at(AT_FDCWD, work);
-        return r < 0 ? lerr_wrap(err, "ADD '%s'", src) : 0;
+        if (r < 0) {
+                _cleanup_free_ char *shown = git_url_redacted(src);
+                return lerr_wrap(err, "ADD '%s'", shown);
+        }
+        return 0;
 }
 
 /* Whether a file of the context is a tar archive (plain or compressed) ADD unpacks. */
