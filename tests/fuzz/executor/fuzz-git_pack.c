@@ -3,11 +3,14 @@
  * 0: a protocol v2 fetch response (pkt-lines, sections, side band), fed in pieces whose size
  *    the second byte sets, whose packfile is then read as in 1;
  * 1: a packfile: indexed, every object read, and every commit checked out into a scratch
- *    directory (removed afterwards);
+ *    directory (removed afterwards); its trailer checksum is recomputed first, so that
+ *    mutations reach the objects rather than stopping at a checksum mismatch;
  * 2: a delta applied to a base (split where the second byte says).
  * Rejecting input is fine; crashing, leaking, undefined behaviour, hanging, or writing outside
  * the scratch directory is not. */
+#include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +75,19 @@ static int to_fd(void *userdata, const void *p, size_t n)
         return fs_write_all(*(int *) userdata, p, n);
 }
 
+/* Writes pack with its last 20 bytes replaced by the sha1 of the rest. */
+static int write_fixed_pack(int fd, const uint8_t *pack, size_t n)
+{
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned len = 0;
+        if (n < 20)
+                return fs_write_all(fd, pack, n);
+        if (EVP_Digest(pack, n - 20, md, &len, EVP_sha1(), NULL) != 1 || len != 20)
+                return -EIO;
+        int r = fs_write_all(fd, pack, n - 20);
+        return r < 0 ? r : fs_write_all(fd, md, 20);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         if (size < 2 || size > (1u << 20))
@@ -95,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         read_pack(fd);
                 git_fetch_resp_free(r);
         } else if (data[0] == 1) {
-                if (fs_write_all(fd, data + 1, size - 1) >= 0)
+                if (write_fixed_pack(fd, data + 1, size - 1) >= 0)
                         read_pack(fd);
         } else if (data[0] == 2) {
                 size_t split = data[1] < size - 2 ? data[1] : size - 2;
