@@ -4,7 +4,11 @@ http.server on 127.0.0.1 (a free port). Paths:
   /REPO...           served by http-backend from root (protocol v2 when the client asks)
   /corrupt/REPO...   the same, with one byte of the packfile flipped in fetch responses
   /notgit/...        an HTML page (a web server that is not git)
+  /v0/REPO...        the same as /REPO, without the Git-Protocol header (protocol v0 only)
+  /auth/REPO...      the same as /REPO, for HTTP basic auth as user:secret only (else 401)
+  /moved/REPO...     a 301 redirect to /REPO... (a repository that moved)
 """
+import base64
 import http.server
 import os
 import subprocess
@@ -27,8 +31,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _plain(self, status, headers=()):
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def _backend(self):
         path, _, query = self.path.partition("?")
+        if path.startswith("/moved/"):
+            return self._plain(301, [("Location", self.path[len("/moved"):])])
+        if path.startswith("/auth/"):
+            want = "Basic " + base64.b64encode(b"user:secret").decode()
+            if self.headers.get("Authorization") != want:
+                return self._plain(401, [("WWW-Authenticate", 'Basic realm="git"')])
+            path = path[len("/auth"):]
+        v0 = path.startswith("/v0/")
+        if v0:
+            path = path[len("/v0"):]
         corrupt = path.startswith("/corrupt/")
         if corrupt:
             path = path[len("/corrupt"):]
@@ -49,7 +70,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "GATEWAY_INTERFACE": "CGI/1.1",
             "SERVER_PROTOCOL": "HTTP/1.1",
         }
-        if self.headers.get("Git-Protocol"):
+        if self.headers.get("Git-Protocol") and not v0:
             env["GIT_PROTOCOL"] = self.headers["Git-Protocol"]
         p = subprocess.run(["git", "http-backend"], input=body, capture_output=True, env=env,
                            timeout=60)

@@ -70,9 +70,9 @@ def make_repo(root):
     return first, second
 
 
-def build(work, name, context, *flags, dockerfile=None):
+def build(work, name, context, *flags, dockerfile=None, env_extra=None):
     out = os.path.join(work, "out-" + name)
-    env = dict(os.environ, LADING_GIT_PLAIN_HTTP="true")
+    env = dict(os.environ, LADING_GIT_PLAIN_HTTP="true", **(env_extra or {}))
     cmd = [executor, "--sandbox", os.path.join(work, "sandbox-" + name), "--context", context,
            "--no-push", "--oci-layout-path", out, *flags]
     if dockerfile:
@@ -147,6 +147,14 @@ with tempfile.TemporaryDirectory(prefix="lading-git-") as work:
             if check(p.returncode == 0, f"context {name}: builds", p.stderr):
                 same(layers(out), tree("ctx", readme, extra, top_mode=0o755),
                      f"context {name}: the layer holds the checkout")
+        p, out = build(work, "moved", f"git://{host}/moved/repo.git#v1")
+        if check(p.returncode == 0, "a redirected repository builds", p.stderr):
+            same(layers(out), tree("ctx", "hello\n"), "redirected: the layer holds the checkout")
+        p, out = build(work, "auth", f"git://{host}/auth/repo.git#v1",
+                       env_extra={"GIT_USERNAME": "user", "GIT_PASSWORD": "secret"})
+        if check(p.returncode == 0, "GIT_USERNAME/GIT_PASSWORD: builds", p.stderr):
+            same(layers(out), tree("ctx", "hello\n"), "auth: the layer holds the checkout")
+        check("secret" not in p.stderr, "auth: the password is not logged", p.stderr)
         p, out = build(work, "commit-log", f"{repo}#{first}")
         check(f"Build context: commit {first} of {repo}#{first}" in p.stderr,
               "the commit checked out is logged", p.stderr)
@@ -220,6 +228,16 @@ with tempfile.TemporaryDirectory(prefix="lading-git-") as work:
             ("no-repo", f"git://{host}/missing.git",
              f"error: get the build context 'git://{host}/missing.git': '{srv.url}/missing.git'"
              ": HTTP 404: not a git repository or not served over git's smart HTTP\n"),
+        ]
+        errors += [
+            ("protocol-v0", f"git://{host}/v0/repo.git",
+             f"error: get the build context 'git://{host}/v0/repo.git': '{srv.url}/v0/repo.git'"
+             ": the server does not offer git protocol version 2 (only version 2 is "
+             "supported)\n"),
+            ("no-credentials", f"git://{host}/auth/repo.git",
+             f"error: get the build context 'git://{host}/auth/repo.git': "
+             f"'{srv.url}/auth/repo.git': HTTP 401: authentication failed or required (set "
+             "GIT_USERNAME and GIT_PASSWORD, or GIT_TOKEN)\n"),
         ]
         for name, ctx, want in errors:
             p, _ = build(work, name, ctx)
