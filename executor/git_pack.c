@@ -240,7 +240,7 @@ static ssize_t rd_peek(struct reader *r, const unsigned char **ret)
 
 static int rd_byte(struct reader *r, unsigned char *c)
 {
-        const unsigned char *p;
+        const unsigned char *p = NULL;
         ssize_t n = rd_peek(r, &p);
         if (n <= 0)
                 return n < 0 ? (int) n : -EBADMSG;
@@ -261,7 +261,7 @@ static int rd_inflate(struct reader *r, uint64_t size, unsigned char *out)
         if (inflateInit(&z) != Z_OK)
                 oom();
         while (zr != Z_STREAM_END) {
-                const unsigned char *p;
+                const unsigned char *p = NULL;
                 ssize_t n = rd_peek(r, &p);
                 if (n <= 0) {
                         k = n < 0 ? (int) n : -EBADMSG;
