@@ -71,3 +71,6 @@ int cache_warm_image(struct build *b, const struct image_ref *ref, const struct 
 /* step_copy.c: a URL the step's key already downloaded: an fd at offset 0 (the caller's) and
  * its fetch result; -ENOENT when there is none. */
 int cache_take_download(struct stage_ctx *s, const char *url, struct url_fetch_result *ret);
+/* step_copy.c: the commit id (40 hex) the step's key resolved for an ADD git source, so the
+ * step checks out what the key names; NULL when the key did not resolve it. Borrowed. */
+const char *cache_git_commit(struct stage_ctx *s, const char *src);

@@ -18,6 +18,7 @@
 #include "executor/build-internal.h"
 #include "executor/cache-internal.h"
 #include "executor/dockerignore.h"
+#include "executor/git_fetch.h"
 #include "executor/image_config.h"
 #include "executor/instructions.h"
 #include "executor/options.h"
@@ -34,6 +35,11 @@ struct download {
         struct url_fetch_result res;
 };
 
+struct git_commit {
+        char *src; /* the ADD source as written */
+        char id[GIT_OID_HEXSZ + 1];
+};
+
 struct stage_cache {
         char key[DIGEST_STRING_SIZE];      /* the chain so far; "" once it is broken */
         char step_key[DIGEST_STRING_SIZE]; /* the step being run */
@@ -43,6 +49,8 @@ struct stage_cache {
         char **served, **ran;              /* step numbers, for the summary */
         struct download *downloads;
         size_t n_downloads;
+        struct git_commit *git_commits; /* ADD git sources the keys resolved */
+        size_t n_git_commits;
 };
 
 /* ---- stages ---- */
@@ -117,6 +125,9 @@ void cache_stage_done(struct stage_ctx *s, bool built)
                         (void) close(sc->downloads[i].fd);
         }
         free(sc->downloads);
+        for (size_t i = 0; i < sc->n_git_commits; i++)
+                free(sc->git_commits[i].src);
+        free(sc->git_commits);
         strv_free(sc->served);
         strv_free(sc->ran);
         free(sc);
@@ -130,11 +141,29 @@ static bool is_url(const char *s)
         return startswith(s, "http://") || startswith(s, "https://");
 }
 
-static bool is_git(const char *s)
+/* An ADD git source: its URL and the commit its ref names now (asked of the server; the
+ * step checks out that same commit). */
+static int hash_git(struct stage_ctx *s, struct cache_hash *h, const char *src, struct lerr **err)
 {
-        size_t n = strlen(s);
-        return startswith(s, "git@") || startswith(s, "git://") ||
-               (is_url(s) && ((n > 4 && streq(s + n - 4, ".git")) || strstr(s, ".git#")));
+        struct stage_cache *sc = s->cache;
+        _cleanup_(git_source_done) struct git_source gs = {0};
+        char id[GIT_OID_HEXSZ + 1];
+        int r = git_source_from_add(src, &gs, err);
+        if (r < 0)
+                return r;
+        struct git_remote_opts go = {.allow_http = startswith(gs.url, "http://") != NULL};
+        r = git_resolve(&gs, &go, id, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *shown = git_url_redacted(gs.url);
+        cache_hash_str(h, 'G', shown);
+        cache_hash_str(h, 'C', id);
+        sc->git_commits =
+                xreallocarray(sc->git_commits, sc->n_git_commits + 1, sizeof(*sc->git_commits));
+        struct git_commit *gc = &sc->git_commits[sc->n_git_commits++];
+        gc->src = xstrdup(src);
+        memcpy(gc->id, id, sizeof(id));
+        return 0;
 }
 
 /* The files of another stage or an image: the stage's final key (it stands for its files:
@@ -193,9 +222,11 @@ static int hash_copy_files(struct stage_ctx *s, const struct df_inst *exp, struc
         _cleanup_(strv_freep) char **local = NULL;
         int r = 0;
         strv_foreach (src, cp->sources) {
-                if (is_git(src))
-                        return lerr_set(err, ENOTSUP, "git source '%s'", src);
-                if (is_url(src)) {
+                if (exp->kind == DF_ADD && git_is_add_source(src)) {
+                        r = hash_git(s, h, src, err);
+                        if (r < 0)
+                                return r;
+                } else if (is_url(src)) {
                         cache_hash_str(h, 'U', src);
                         r = cp->checksum ? (cache_hash_str(h, 'K', cp->checksum), 0)
                                          : hash_url(s, h, src, err);
@@ -500,4 +531,13 @@ int cache_take_download(struct stage_ctx *s, const char *url, struct url_fetch_r
                 return TAKE_FD(d->fd);
         }
         return -ENOENT;
+}
+
+const char *cache_git_commit(struct stage_ctx *s, const char *src)
+{
+        struct stage_cache *sc = s->cache;
+        for (size_t i = 0; sc && i < sc->n_git_commits; i++)
+                if (streq(sc->git_commits[i].src, src))
+                        return sc->git_commits[i].id;
+        return NULL;
 }

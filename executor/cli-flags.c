@@ -62,8 +62,9 @@ const struct cli_flag cli_flags[] = {
          .metavar = "DIR",
          .def = "/workspace/",
          .help = "Build context: a local directory, dir://DIR, tar://PATH.tar.gz, tar://stdin, "
-                 "s3://BUCKET/KEY.tar.gz (AWS_* environment, S3_ENDPOINT, S3_FORCE_PATH_STYLE) "
-                 "or an https:// URL of a tar.gz (gs://, git:// are not implemented yet)"},
+                 "s3://BUCKET/KEY.tar.gz (AWS_* environment, S3_ENDPOINT, S3_FORCE_PATH_STYLE), "
+                 "git://HOST/PATH[#REF[#COMMIT]] (fetched over https) or an https:// URL of a "
+                 "tar.gz (gs:// is not implemented yet)"},
         {.name = "context-sub-path",
          .type = CLI_STRING,
          .group = CLI_GROUP_INPUT,
@@ -74,7 +75,7 @@ const struct cli_flag cli_flags[] = {
         {.name = "git",
          .type = CLI_STRING,
          .group = CLI_GROUP_INPUT,
-         .attrs = P,
+         .attrs = B | P,
          .offset = OFF(git_options),
          .metavar = "KEY=VALUE",
          .set = cli_set_git,

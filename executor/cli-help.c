@@ -97,7 +97,10 @@ void cli_print_help(FILE *out)
               "  KANIKO_DIR                        Default of --kaniko-dir\n"
               "  KANIKO_NO_PUSH                    true or false: overrides --no-push\n"
               "  KANIKO_REGISTRY_MIRROR            Added to the --registry-mirror list\n"
-              "  KANIKO_REGISTRY_MAP               Added to the --registry-map list\n",
+              "  KANIKO_REGISTRY_MAP               Added to the --registry-map list\n"
+              "  GIT_USERNAME, GIT_PASSWORD        Basic auth of a git:// context (or GIT_TOKEN)\n"
+              "  LADING_GIT_PLAIN_HTTP             true: fetch a git:// context over http, not "
+              "https\n",
               out);
 }
 

@@ -284,8 +284,8 @@ static void resolve_build_args(struct options *o)
 
 static int check_context(struct options *o, struct lerr **err)
 {
-        static const char *const remote[] = {"gs://", "git://"};
-        static const char *const built[] = {"tar://", "https://", "http://", "s3://"};
+        static const char *const remote[] = {"gs://"};
+        static const char *const built[] = {"tar://", "https://", "http://", "s3://", "git://"};
         const char *scheme_end, *rest;
 
         if (!o->context)

@@ -15,8 +15,10 @@
 #include "common/err.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/parse.h"
 #include "executor/context_s3.h"
 #include "executor/dockerfile.h"
+#include "executor/git_fetch.h"
 #include "executor/options.h"
 #include "executor/url_fetch.h"
 #include "snapshot/extract.h"
@@ -79,6 +81,52 @@ static int context_from_tar(const char *path, const char *dest, struct lerr **er
         return unpack_archive_fd(fd, path, dest, err);
 }
 
+/* Kaniko's git context: https://HOST/PATH (plain http with LADING_GIT_PLAIN_HTTP=true, for
+ * tests and trusted networks), credentials from GIT_USERNAME/GIT_PASSWORD or GIT_TOKEN as
+ * Kaniko reads them, --git branch= when the URL names no ref. */
+static int context_from_git(const struct options *o, const char *url, const char *dest,
+                            const char *kaniko_dir, struct lerr **err)
+{
+        _cleanup_(git_source_done) struct git_source s = {0};
+        const char *plain = getenv("LADING_GIT_PLAIN_HTTP");
+        bool plain_http = false;
+        if (plain && *plain && parse_bool(plain, &plain_http) < 0)
+                return lerr_set(err, EINVAL,
+                                "invalid value '%s' in LADING_GIT_PLAIN_HTTP: expected true or "
+                                "false",
+                                plain);
+        int r = git_source_from_context(url, plain_http, &s, err);
+        if (r < 0)
+                return r;
+        if (!s.ref && o->git_branch && *o->git_branch)
+                s.ref = xstrdup(o->git_branch);
+        const char *token = getenv("GIT_TOKEN");
+        struct git_remote_opts go = {
+                .allow_http = plain_http,
+                .insecure_tls = o->git_insecure_skip_tls,
+                .fail_submodules = o->git_recurse_submodules,
+                .username = token && *token ? token : getenv("GIT_USERNAME"),
+                .password = token && *token ? "" : getenv("GIT_PASSWORD"),
+        };
+        if (go.username && !*go.username && !(go.password && *go.password))
+                go.username = NULL;
+        else if (!go.username && go.password && *go.password)
+                go.username = "";
+        (void) fs_rm_rf_at(AT_FDCWD, dest);
+        if (mkdir(dest, 0755) < 0)
+                return lerr_errno(err, errno, "create '%s'", dest);
+        _cleanup_close_ int fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return lerr_errno(err, errno, "open '%s'", dest);
+        char id[GIT_OID_HEXSZ + 1];
+        _cleanup_free_ char *shown = git_url_redacted(url);
+        r = git_clone(&s, NULL, &go, kaniko_dir, fd, id, err);
+        if (r < 0)
+                return lerr_wrap(err, "get the build context '%s'", shown);
+        log_info("Build context: commit %s of %s (%d files)", id, shown, r);
+        return 0;
+}
+
 /* The context directory for o->context, unpacking remote ones. */
 static int context_dir(const struct options *o, const char *kaniko_dir, char **ret,
                        struct lerr **err)
@@ -95,11 +143,18 @@ static int context_dir(const struct options *o, const char *kaniko_dir, char **r
                         return r;
                 *ret = TAKE_PTR(dest);
                 return 0;
+        } else if (startswith(c, "git://")) {
+                _cleanup_free_ char *dest = xasprintf("%s/buildcontext", kaniko_dir);
+                int r = context_from_git(o, c, dest, kaniko_dir, err);
+                if (r < 0)
+                        return r;
+                *ret = TAKE_PTR(dest);
+                return 0;
         } else if (strstr(c, "://"))
                 return lerr_set(err, ENOTSUP,
                                 "build context '%s': this kind of context is not supported yet "
-                                "(use a directory, dir://, tar://PATH, tar://stdin, s3:// or an "
-                                "https:// URL of a tar.gz)",
+                                "(use a directory, dir://, tar://PATH, tar://stdin, s3://, "
+                                "git://HOST/PATH or an https:// URL of a tar.gz)",
                                 c);
         char *abs = realpath(c, NULL);
         if (!abs)

@@ -216,7 +216,8 @@ static int copy_dir_contents(struct copy_ctx *c, int src_fd, const char *src_rel
         int r = fs_list_names(src_fd, &names, &n);
         if (r < 0)
                 return lerr_errno(c->err, r, "%s: read '%s'", c->o->instruction, src_rel);
-        qsort(names, n, sizeof(char *), cmp_str);
+        if (n > 1) /* an empty directory has names == NULL, which qsort must not get */
+                qsort(names, n, sizeof(char *), cmp_str);
         int written = 0;
         for (size_t i = 0; i < n; i++) {
                 if (r >= 0) {

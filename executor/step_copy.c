@@ -22,6 +22,7 @@
 #include "executor/chmod_spec.h"
 #include "executor/copy.h"
 #include "executor/dockerignore.h"
+#include "executor/git_fetch.h"
 #include "executor/image_config.h"
 #include "executor/instructions.h"
 #include "executor/options.h"
@@ -48,13 +49,6 @@ enum copy_filter_result step_copy_filter(void *userdata, const char *src_rel, co
 static bool is_url(const char *s)
 {
         return startswith(s, "http://") || startswith(s, "https://");
-}
-
-static bool is_git(const char *s)
-{
-        size_t n = strlen(s);
-        return startswith(s, "git@") || startswith(s, "git://") ||
-               (is_url(s) && ((n > 4 && streq(s + n - 4, ".git")) || strstr(s, ".git#")));
 }
 
 static bool dest_is_dir(const char *dest)
@@ -149,6 +143,75 @@ static int add_url(struct stage_ctx *s, const char *url, const char *dest, const
         if (lseek(fd, 0, SEEK_SET) < 0)
                 return lerr_errno(err, errno, "ADD: rewind '%s'", tmp);
         return place_file(s, target, fd, NULL, 0, 0600, o, res.last_modified, out, err);
+}
+
+/* What --keep-git-dir keeps: a .git holding HEAD (the commit id, detached), shallow (the same
+ * id), config (the remote's URL without credentials) and empty objects/ and refs/. It is not
+ * a complete repository: no objects are kept, so `git rev-parse HEAD` works and `git log`
+ * does not. */
+static int write_git_dir(int dir_fd, const char *url, const char *id, struct lerr **err)
+{
+        _cleanup_free_ char *shown = git_url_redacted(url);
+        _cleanup_free_ char *head = xasprintf("%s\n", id);
+        _cleanup_free_ char *config = xasprintf("[core]\n\trepositoryformatversion = 0\n"
+                                                "\tbare = false\n[remote \"origin\"]\n"
+                                                "\turl = %s\n",
+                                                shown);
+        static const char *const dirs[] = {".git", ".git/objects", ".git/refs", ".git/refs/heads",
+                                           ".git/refs/tags"};
+        for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
+                if (mkdirat(dir_fd, dirs[i], 0755) < 0)
+                        return lerr_errno(err, errno, "ADD: create '%s'", dirs[i]);
+        int r = fs_write_file_at(dir_fd, ".git/HEAD", head, strlen(head), 0644);
+        if (r >= 0)
+                r = fs_write_file_at(dir_fd, ".git/shallow", head, strlen(head), 0644);
+        if (r >= 0)
+                r = fs_write_file_at(dir_fd, ".git/config", config, strlen(config), 0644);
+        return r < 0 ? lerr_errno(err, r, "ADD: write '.git'") : 0;
+}
+
+/* ADD of a git repository: checked out under KANIKO_DIR, then copied like a directory of the
+ * context (its contents into dest, --chown/--chmod applied, no .dockerignore). */
+static int add_git(struct stage_ctx *s, const char *src, const char *dest, bool keep_git_dir,
+                   const struct copy_opts *o, struct step_out *out, struct lerr **err)
+{
+        _cleanup_(git_source_done) struct git_source gs = {0};
+        int r = git_source_from_add(src, &gs, err);
+        if (r < 0)
+                return lerr_wrap(err, "ADD");
+        _cleanup_free_ char *work = xasprintf("%s/add-git", s->b->kaniko_dir);
+        (void) fs_rm_rf_at(AT_FDCWD, work);
+        if (mkdir(work, 0755) < 0)
+                return lerr_errno(err, errno, "ADD: create '%s'", work);
+        _cleanup_close_ int dfd = open(work, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        /* the checkout's root becomes dest: a directory git would make, whatever the umask */
+        if (dfd < 0 || fchmod(dfd, 0755) < 0)
+                return lerr_errno(err, errno, "ADD: open '%s'", work);
+        struct git_remote_opts go = {.allow_http = startswith(gs.url, "http://") != NULL};
+        char id[GIT_OID_HEXSZ + 1];
+        r = git_clone(&gs, cache_git_commit(s, src), &go, s->b->kaniko_dir, dfd, id, err);
+        if (r >= 0 && keep_git_dir)
+                r = write_git_dir(dfd, gs.url, id, err);
+        if (r >= 0) {
+                char *sources[] = {(char *) ".", NULL};
+                struct copy_opts co = *o;
+                struct copy_result res = {0};
+                co.filter = NULL;
+                co.filter_userdata = NULL;
+                co.preserve_owner = false;
+                co.source_name = "git repository";
+                co.parents = false;
+                r = copy_sources(dfd, sources, s->b->root_fd, dest, &co, &res, err);
+                strv_foreach (p, res.paths)
+                        strv_push(&out->paths, p);
+                copy_result_done(&res);
+        }
+        (void) fs_rm_rf_at(AT_FDCWD, work);
+        if (r < 0) {
+                _cleanup_free_ char *shown = git_url_redacted(src);
+                return lerr_wrap(err, "ADD '%s'", shown);
+        }
+        return 0;
 }
 
 /* Whether a file of the context is a tar archive (plain or compressed) ADD unpacks. */
@@ -294,9 +357,8 @@ int step_copy(struct stage_ctx *s, const struct df_inst *exp, struct step_out *o
         strv_foreach (source, c->sources) {
                 if (r < 0)
                         break;
-                if (is_git(source))
-                        r = lerr_set(err, ENOTSUP, "%s: git sources ('%s') are not supported yet",
-                                     o.instruction, source);
+                if (add && git_is_add_source(source))
+                        r = add_git(s, source, dest, c->keep_git_dir > 0, &o, out, err);
                 else if (is_url(source) && !add)
                         r = lerr_set(err, EINVAL,
                                      "COPY: source '%s' is a URL: use ADD to "

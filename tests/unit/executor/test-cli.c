@@ -662,7 +662,7 @@ static void test_checks(void)
             "invalid value 'ftp://h/x' for --context: unknown scheme ftp:// (use a directory, "
             "dir://, tar://, gs://, s3://, git:// or https://)",
             "--context=ftp://h/x");
-        static const char *const remote[] = {"gs://b/c.tar.gz", "git://github.com/a/b"};
+        static const char *const remote[] = {"gs://b/c.tar.gz"};
         for (size_t i = 0; i < ARRAY_SIZE(remote); i++) {
                 const char *end = strstr(remote[i], "://") + 3;
                 _cleanup_free_ char *want = xasprintf("--context with a %.*s URL" NOT_BUILT,
@@ -670,6 +670,9 @@ static void test_checks(void)
                 ERR(-ENOSYS, want, "-c", remote[i]);
         }
         is_int(PARSE("--no-push", "-c", "tar://stdin"), 0, "tar://stdin context");
+        is_int(PARSE("--no-push", "-c", "git://github.com/a/b#main", "--git", "branch=x"), 0,
+               "git:// context with --git");
+        is_field("context", "git://github.com/a/b#main", "git:// context kept as given");
         is_int(PARSE("--no-push", "-c", "https://h/c.tar.gz"), 0, "https:// context");
         is_int(PARSE("--no-push", "-c", "s3://b/c.tar.gz"), 0, "s3:// context");
         is_int(PARSE("--no-push", "-f", "https://example.com/Dockerfile"), 0, "Dockerfile URL");
