@@ -68,10 +68,11 @@ int main(int argc, char **argv)
         _cleanup_(cli_result_done) struct cli_result res = {0};
         _cleanup_(lerr_freep) struct lerr *err = NULL;
 
+        /* before any return: the cleanup of o runs on every path */
+        options_init(&o);
         /* Kaniko's warmer is a program of its own; lading's is also this subcommand */
         if (argc > 1 && streq(argv[1], "warm"))
                 return warmer_main(argc - 1, argv + 1);
-        options_init(&o);
         if (cli_parse(argc, argv, &o, &res, &err) < 0)
                 return fail(err);
         setup_logging(&o);
