@@ -157,7 +157,7 @@ static int check_destinations(struct build *b, struct lerr **err)
                         continue;
                 r = reg_check_push(b->reg, ref, err);
                 if (r < 0)
-                        return lerr_wrap(err, "check push permission for '%s'", d);
+                        return lerr_wrap(err, "--destination '%s'", d);
         }
         return 0;
 }

@@ -2,7 +2,8 @@
 /* config.json loading and credential lookup. Lookup order, as Docker: a credHelpers entry for
  * the registry, else credsStore, else the auths entries. Where Docker would fail or go anonymous
  * and a Kaniko user would rather have the auths entry (a credsStore helper that is not
- * installed, or that knows nothing of the registry), the auths entry is used. */
+ * installed, or that knows nothing of the registry), the auths entry is used. Where all of
+ * that leaves a registry anonymous, GitLab CI's registry variables apply (creds_ci.h). */
 #include "registry/creds.h"
 
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include "common/strv.h"
 #include "registry/base64.h"
 #include "registry/credhelper.h"
+#include "registry/creds_ci.h"
 #include "registry/ref.h"
 
 struct auth_entry {
@@ -412,15 +414,11 @@ static int from_helper(const struct creds_store *s, const char *helper, const ch
         return 0;
 }
 
-int creds_lookup(const struct creds_store *s, const char *domain_in, const char *repo_path,
-                 struct creds **ret, struct lerr **err)
+static int lookup_config(const struct creds_store *s, const char *domain, const char *repo_path,
+                         struct creds **ret, struct lerr **err)
 {
-        _cleanup_free_ char *domain = image_ref_normalize_domain(domain_in);
         const struct helper_entry *h;
         const struct auth_entry *a;
-
-        if (!domain)
-                return lerr_set(err, EINVAL, "invalid registry '%.100s'", domain_in);
 
         if (!s->path) {
                 *ret = new_creds(xasprintf("no credentials for '%s': no Docker config found "
@@ -435,5 +433,24 @@ int creds_lookup(const struct creds_store *s, const char *domain_in, const char 
         if ((a = find_auth(s, domain, repo_path)))
                 return from_auth(s, a, domain, "", ret, err);
         *ret = new_creds(xasprintf("no credentials for '%s' in %s (anonymous)", domain, s->path));
+        return 0;
+}
+
+int creds_lookup(const struct creds_store *s, const char *domain_in, const char *repo_path,
+                 struct creds **ret, struct lerr **err)
+{
+        _cleanup_free_ char *domain = image_ref_normalize_domain(domain_in);
+        if (!domain)
+                return lerr_set(err, EINVAL, "invalid registry '%.100s'", domain_in);
+        int r = lookup_config(s, domain, repo_path, ret, err);
+        if (r < 0 || !creds_is_anonymous(*ret))
+                return r;
+        /* then Kaniko's built-in GitLab CI helper: the job's registry variables */
+        struct creds *ci = creds_from_ci_env(domain);
+        if (ci) {
+                log_debug("%s; using the CI variables", (*ret)->source);
+                creds_free(*ret);
+                *ret = ci;
+        }
         return 0;
 }

@@ -363,6 +363,54 @@ static void test_locations(void)
         unsetenv("REGISTRY_AUTH_FILE");
 }
 
+/* GitLab CI's variables, as Kaniko's built-in helper: only for the registry they name, only
+ * where config.json leaves it anonymous */
+static void test_ci_env(void)
+{
+        _cleanup_(creds_store_freep) struct creds_store *s =
+                parse("{\"auths\":{\"gitlab.example:5050\":{\"auth\":\"Y2ZnOnB3\"}}}");
+        _cleanup_(creds_store_freep) struct creds_store *none = parse("{}");
+        setenv("CI_REGISTRY", "registry.gitlab.example", 1);
+        setenv("CI_REGISTRY_USER", "gitlab-ci-token", 1);
+        setenv("CI_REGISTRY_PASSWORD", "job-secret", 1);
+        setenv("CI_DEPENDENCY_PROXY_SERVER", "https://gitlab.example:443/", 1);
+        setenv("CI_DEPENDENCY_PROXY_USER", "proxy-user", 1);
+        setenv("CI_DEPENDENCY_PROXY_PASSWORD", "proxy-secret", 1);
+
+        CHECK(none, "registry.gitlab.example", "group/app",
+              "gitlab-ci-token|job-secret|||credentials for 'registry.gitlab.example' from "
+              "CI_REGISTRY_USER and CI_REGISTRY_PASSWORD (CI_REGISTRY names it)",
+              "CI_REGISTRY's registry gets the job's credentials");
+        CHECK(none, "gitlab.example:443", NULL,
+              "proxy-user|proxy-secret|||credentials for 'gitlab.example:443' from "
+              "CI_DEPENDENCY_PROXY_USER and CI_DEPENDENCY_PROXY_PASSWORD "
+              "(CI_DEPENDENCY_PROXY_SERVER names it)",
+              "the dependency proxy's server (scheme and slash dropped) gets its own pair");
+        CHECK(none, "other.example", NULL,
+              "||||no credentials for 'other.example' in /cfg/config.json (anonymous)",
+              "another registry stays anonymous");
+        CHECK(s, "gitlab.example:5050", NULL,
+              "cfg|pw|||credentials for 'gitlab.example:5050' from /cfg/config.json (auths "
+              "'gitlab.example:5050')",
+              "an auths entry is used as before");
+        setenv("CI_REGISTRY", "gitlab.example:5050", 1);
+        CHECK(s, "gitlab.example:5050", NULL,
+              "cfg|pw|||credentials for 'gitlab.example:5050' from /cfg/config.json (auths "
+              "'gitlab.example:5050')",
+              "config.json wins over the CI variables for the same registry");
+        setenv("CI_REGISTRY", "registry.gitlab.example", 1);
+        setenv("CI_REGISTRY_PASSWORD", "", 1);
+        CHECK(none, "registry.gitlab.example", NULL,
+              "||||no credentials for 'registry.gitlab.example' in /cfg/config.json (anonymous)",
+              "an empty password is no credential");
+        unsetenv("CI_REGISTRY");
+        unsetenv("CI_REGISTRY_USER");
+        unsetenv("CI_REGISTRY_PASSWORD");
+        unsetenv("CI_DEPENDENCY_PROXY_SERVER");
+        unsetenv("CI_DEPENDENCY_PROXY_USER");
+        unsetenv("CI_DEPENDENCY_PROXY_PASSWORD");
+}
+
 int main(void)
 {
         if (!mkdtemp(tmp))
@@ -371,6 +419,7 @@ int main(void)
         test_bad_files();
         test_helpers();
         test_locations();
+        test_ci_env();
         int r = tap_done();
         if (r == 0) {
                 _cleanup_free_ char *cmd = xasprintf("rm -rf '%s'", tmp);
