@@ -46,31 +46,30 @@ static void str_cleanse_free(char **s)
 }
 
 /* 0 when v is a usable credential field, else -EBADMSG with err naming it. */
-static int check_field(const char *what, const char *name, const char *v, struct lerr **err)
+static int check_field(const char *name, const char *v, struct lerr **err)
 {
         size_t n = v ? strlen(v) : 0;
         if (!n)
-                return lerr_set(err, EBADMSG, "%s: missing or empty %s", what, name);
+                return lerr_set(err, EBADMSG, "missing or empty %s", name);
         if (n >= AWS_CREDS_FIELD_MAX)
-                return lerr_set(err, EBADMSG, "%s: %s over the limit of %d bytes", what, name,
+                return lerr_set(err, EBADMSG, "%s over the limit of %d bytes", name,
                                 AWS_CREDS_FIELD_MAX - 1);
         for (size_t i = 0; i < n; i++)
                 if ((unsigned char) v[i] < 0x20 || v[i] == 0x7f)
-                        return lerr_set(err, EBADMSG, "%s: %s has a control character", what, name);
+                        return lerr_set(err, EBADMSG, "%s has a control character", name);
         return 0;
 }
 
 int aws_sts_parse(const char *body, size_t len, struct s3_credentials *ret, struct lerr **err)
 {
         static const char *const tags[] = {"AccessKeyId", "SecretAccessKey", "SessionToken"};
-        const char *what = "STS response";
         _cleanup_(s3_credentials_done) struct s3_credentials c = {0};
         char **fields[] = {&c.access_key, &c.secret_key, &c.session_token};
         for (size_t i = 0; i < ARRAY_SIZE(tags); i++) {
                 *fields[i] = s3_xml_field(body, len, tags[i], AWS_CREDS_FIELD_MAX);
-                int r = check_field(what, tags[i], *fields[i], err);
+                int r = check_field(tags[i], *fields[i], err);
                 if (r < 0)
-                        return r;
+                        return lerr_wrap(err, "parse STS response");
         }
         c.expiration = s3_xml_field(body, len, "Expiration", 64);
         *ret = c;
@@ -100,13 +99,13 @@ static int json_creds_fields(const cJSON *j, struct s3_credentials *c, struct le
         if (r < 0)
                 return r;
         if (code && !streq(code, "Success"))
-                return lerr_set(err, EBADMSG, "credentials response: Code '%.64s'", code);
+                return lerr_set(err, EBADMSG, "Code '%.64s'", code);
         for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
                 const char *v = NULL;
                 r = i < 2 ? json_require_string(j, keys[i], &v, err)
                           : json_get_string(j, keys[i], &v, err);
                 if (r >= 0 && (i < 2 || (v && i == 2)))
-                        r = check_field("credentials response", keys[i], v, err);
+                        r = check_field(keys[i], v, err);
                 if (r < 0)
                         return r;
                 if (v && (i < 3 || strlen(v) < 64))
@@ -124,10 +123,10 @@ int aws_json_creds_parse(const char *body, size_t len, struct s3_credentials *re
         if (r < 0)
                 return r;
         if (!cJSON_IsObject(j))
-                return lerr_set(err, EBADMSG, "credentials response: not a JSON object");
+                return lerr_set(err, EBADMSG, "parse credentials response: not a JSON object");
         r = json_creds_fields(j, &c, err);
         if (r < 0)
-                return r;
+                return lerr_wrap(err, "parse credentials response");
         *ret = c;
         c = (struct s3_credentials){0};
         return 0;
