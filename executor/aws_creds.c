@@ -96,6 +96,8 @@ static int json_creds_fields(const cJSON *j, struct s3_credentials *c, struct le
         char **fields[] = {&c->access_key, &c->secret_key, &c->session_token, &c->expiration};
         const char *code = NULL;
         int r = json_get_string(j, "Code", &code, err);
+        if (r >= 0 && code)
+                r = check_field("Code", code, err);
         if (r < 0)
                 return r;
         if (code && !streq(code, "Success"))
@@ -104,7 +106,7 @@ static int json_creds_fields(const cJSON *j, struct s3_credentials *c, struct le
                 const char *v = NULL;
                 r = i < 2 ? json_require_string(j, keys[i], &v, err)
                           : json_get_string(j, keys[i], &v, err);
-                if (r >= 0 && (i < 2 || (v && i == 2)))
+                if (r >= 0 && (i < 2 || v))
                         r = check_field(keys[i], v, err);
                 if (r < 0)
                         return r;
