@@ -291,12 +291,15 @@ static int from_web_identity(const char *region, struct s3_credentials *ret, str
                 return r;
         session = env("AWS_ROLE_SESSION_NAME") ? xstrdup(env("AWS_ROLE_SESSION_NAME"))
                                                : xasprintf("lading-%lld", (long long) time(NULL));
-        url = endpoint ? xstrdup(endpoint) : xasprintf("https://sts.%s.amazonaws.com/", region);
+        /* the China partition has its own domain */
+        url = endpoint ? xstrdup(endpoint)
+                       : xasprintf("https://sts.%s.amazonaws.com%s/", region,
+                                   startswith(region, "cn-") ? ".cn" : "");
         if (sts_form(role, session, token, &form) < 0)
                 return lerr_set(err, E2BIG, "web identity token too long");
         static const char *const headers[] = {
                 "Content-Type: application/x-www-form-urlencoded; charset=utf-8",
-                "Accept: application/xml", NULL};
+                "Accept: application/xml", "Expect:", NULL};
         struct request q = {.method = "POST",
                             .url = url,
                             .headers = headers,
