@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/macros.h"
 #include "common/strv.h"
+#include "executor/aws_creds.h"
 #include "executor/s3_sign.h"
 #include "executor/url_fetch.h"
 
@@ -119,7 +120,7 @@ int s3_profile_parse(const char *text, size_t len, const char *profile, bool con
 
 void s3_credentials_done(struct s3_credentials *c)
 {
-        char **fields[] = {&c->access_key, &c->secret_key, &c->session_token};
+        char **fields[] = {&c->access_key, &c->secret_key, &c->session_token, &c->expiration};
         for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
                 if (*fields[i])
                         OPENSSL_cleanse(*fields[i], strlen(*fields[i]));
@@ -302,8 +303,7 @@ int s3_object_request(const char *bucket, const char *key, const char *region, c
         return 0;
 }
 
-/* The text of the first <tag>…</tag>, unescaped and on one line. */
-static char *xml_field(const char *body, size_t len, const char *tag)
+char *s3_xml_field(const char *body, size_t len, const char *tag, size_t max)
 {
         _cleanup_free_ char *open = xasprintf("<%s>", tag), *close = xasprintf("</%s>", tag);
         const char *s = memmem(body, len, open, strlen(open));
@@ -318,7 +318,7 @@ static char *xml_field(const char *body, size_t len, const char *tag)
                 char c;
         } ents[] = {
                 {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
-        struct buf b = BUF_INIT(S3_ERROR_FIELD_MAX);
+        struct buf b = BUF_INIT(max);
         while (s < e) {
                 char c = *s++;
                 for (size_t i = 0; c == '&' && i < ARRAY_SIZE(ents); i++) {
@@ -337,8 +337,8 @@ static char *xml_field(const char *body, size_t len, const char *tag)
 
 void s3_error_parse(const char *body, size_t len, char **ret_code, char **ret_message)
 {
-        *ret_code = body ? xml_field(body, len, "Code") : NULL;
-        *ret_message = body ? xml_field(body, len, "Message") : NULL;
+        *ret_code = body ? s3_xml_field(body, len, "Code", S3_ERROR_FIELD_MAX) : NULL;
+        *ret_message = body ? s3_xml_field(body, len, "Message", S3_ERROR_FIELD_MAX) : NULL;
 }
 
 static void strv_cleanse_free(char ***l)
@@ -406,9 +406,35 @@ static const char *region_of(const char *from_config)
         return env("AWS_REGION") ?: env("AWS_DEFAULT_REGION") ?: from_config ?: S3_DEFAULT_REGION;
 }
 
+int s3_credentials_find(struct s3_credentials *ret, char **ret_region, const char **ret_source,
+                        struct lerr **err)
+{
+        _cleanup_(s3_credentials_done) struct s3_credentials c = {0};
+        _cleanup_free_ char *cfg_region = NULL;
+        const char *source = NULL;
+        int r = s3_credentials_load(&c, &cfg_region, err);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                source = env("AWS_ACCESS_KEY_ID") || env("AWS_ACCESS_KEY") ? "environment"
+                                                                           : "shared files";
+        const char *region = region_of(cfg_region);
+        if (r == 0)
+                r = aws_creds_chain(region, &c, &source, err);
+        if (r < 0)
+                return r;
+        *ret_region = xstrdup(region);
+        if (r == 0)
+                return 0;
+        *ret_source = source;
+        *ret = c;
+        c = (struct s3_credentials){0};
+        return 1;
+}
+
 int context_s3_fetch(const char *url, int out_fd, uint64_t max_bytes, struct lerr **err)
 {
-        _cleanup_free_ char *bucket = NULL, *key = NULL, *cfg_region = NULL;
+        _cleanup_free_ char *bucket = NULL, *key = NULL, *region = NULL;
         _cleanup_free_ char *http_url = NULL, *host = NULL, *path = NULL;
         _cleanup_(s3_credentials_done) struct s3_credentials c = {0};
         _cleanup_(strv_cleanse_free) char **headers = NULL;
@@ -419,16 +445,17 @@ int context_s3_fetch(const char *url, int out_fd, uint64_t max_bytes, struct ler
         if (s3_parse_url(url, &bucket, &key) < 0)
                 return lerr_set(err, EINVAL, "invalid S3 context '%s': expected s3://BUCKET/KEY",
                                 url);
-        int have = s3_credentials_load(&c, &cfg_region, err);
+        const char *source = NULL;
+        int have = s3_credentials_find(&c, &region, &source, err);
         if (have < 0)
                 return lerr_wrap(err, "get AWS credentials for '%s'", url);
-        const char *region = region_of(cfg_region);
         if (s3_object_request(bucket, key, region, env("S3_ENDPOINT"),
                               force && !strcasecmp(force, "true"), &http_url, &host, &path) < 0)
                 return lerr_set(err, EINVAL, "invalid S3_ENDPOINT '%s'", env("S3_ENDPOINT"));
         if (have) {
-                log_debug("signing the S3 request with access key ID %s, region %s", c.access_key,
-                          region);
+                log_debug("signing the S3 request with access key ID %s (from %s%s%s), region %s",
+                          c.access_key, source, c.expiration ? ", valid until " : "",
+                          c.expiration ? c.expiration : "", region);
                 if (sign_headers(&c, host, path, region, &headers) < 0)
                         return lerr_set(err, EINVAL, "sign the S3 request for '%s'", url);
         } else

@@ -3,9 +3,9 @@
  * with one SigV4-signed GET (s3_sign.h) through url_fetch.h. Settings come from the usual AWS
  * environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, then the shared
  * files (AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials, AWS_CONFIG_FILE or ~/.aws/config,
- * profile AWS_PROFILE or "default"); AWS_REGION, AWS_DEFAULT_REGION or the profile's region
- * (default us-east-1); Kaniko's S3_ENDPOINT and S3_FORCE_PATH_STYLE. Without credentials the
- * request is anonymous (public buckets).
+ * profile AWS_PROFILE or "default"), then web identity, ECS and EC2 (aws_creds.h); AWS_REGION,
+ * AWS_DEFAULT_REGION or the profile's region (default us-east-1); Kaniko's S3_ENDPOINT and
+ * S3_FORCE_PATH_STYLE. Without credentials the request is anonymous (public buckets).
  *
  * Limits: a credentials or config file is read up to S3_CONFIG_MAX_BYTES; an S3 error body
  * up to S3_ERROR_MAX_BYTES; error Code and Message are cut at S3_ERROR_FIELD_MAX bytes. */
@@ -24,7 +24,16 @@ struct lerr;
 
 struct s3_credentials {
         char *access_key, *secret_key, *session_token; /* session_token may be NULL */
+        char *expiration; /* temporary credentials: ISO 8601 time they end, or NULL */
 };
+
+/* The credentials the AWS SDK would find, in its order: the environment, the shared files,
+ * then aws_creds_chain() (web identity, ECS, EC2 instance metadata). Returns 1 with *ret and
+ * *ret_source (a static name), 0 when there are none (anonymous access), or a negative errno
+ * with err. *ret_region (always set on success) is AWS_REGION, AWS_DEFAULT_REGION, the
+ * profile's region or S3_DEFAULT_REGION. */
+int s3_credentials_find(struct s3_credentials *ret, char **ret_region, const char **ret_source,
+                        struct lerr **err);
 
 /* Splits "s3://BUCKET/KEY" (KEY non-empty, may hold '/'). Returns 0, or -EINVAL. */
 int s3_parse_url(const char *url, char **ret_bucket, char **ret_key);
@@ -51,6 +60,11 @@ void s3_credentials_done(struct s3_credentials *c);
  * and for endpoints that are IP addresses or localhost. Returns 0, or -EINVAL. */
 int s3_object_request(const char *bucket, const char *key, const char *region, const char *endpoint,
                       bool force_path_style, char **ret_url, char **ret_host, char **ret_path);
+
+/* The text of the first <tag>…</tag> in body (no attributes on the tag), with the five XML
+ * entities unescaped and control characters replaced by spaces, cut at max bytes; NULL when
+ * the tag or its end is missing. Caller frees. */
+char *s3_xml_field(const char *body, size_t len, const char *tag, size_t max);
 
 /* The <Code> and <Message> of an S3 XML error body, unescaped, control characters replaced
  * by spaces, cut at S3_ERROR_FIELD_MAX. Either may come back NULL. Caller frees. */

@@ -130,13 +130,18 @@ static int map_docker_config(struct sandbox *sb, struct lerr **err)
  * name them inside, since ~ has no .aws there. */
 static int map_aws_files(struct sandbox *sb, struct lerr **err)
 {
+        /* the shared files have a default under $HOME; the token files (EKS IRSA, EKS Pod
+         * Identity) exist only when named */
         static const char *const files[][2] = {{"AWS_SHARED_CREDENTIALS_FILE", "credentials"},
-                                               {"AWS_CONFIG_FILE", "config"}};
+                                               {"AWS_CONFIG_FILE", "config"},
+                                               {"AWS_WEB_IDENTITY_TOKEN_FILE", NULL},
+                                               {"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", NULL}};
         const char *home = getenv("HOME");
         for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
                 const char *v = getenv(files[i][0]);
                 _cleanup_free_ char *path = v && *v ? xstrdup(v)
-                                            : home  ? xasprintf("%s/.aws/%s", home, files[i][1])
+                                            : home && files[i][1]
+                                                    ? xasprintf("%s/.aws/%s", home, files[i][1])
                                                     : NULL;
                 if (!exists(path))
                         continue;

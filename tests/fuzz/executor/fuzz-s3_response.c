@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What an S3 context reads from outside: an S3 XML error body (from the server) and an AWS
- * shared credentials or config file. Rejecting input is fine; crashing, leaking or hanging
- * is not. */
+/* What an S3 context reads from outside: an S3 XML error body (from the server), an AWS
+ * shared credentials or config file, an STS AssumeRoleWithWebIdentity response and the
+ * credentials JSON of the ECS endpoint or EC2 instance metadata. Rejecting input is fine; crashing,
+ * leaking or hanging is not. */
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "common/err.h"
+#include "executor/aws_creds.h"
 #include "executor/context_s3.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -23,5 +26,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void) s3_profile_parse((const char *) data, size, "ci", true, &c, &region);
         s3_credentials_done(&c);
         free(region);
+        struct lerr *err = NULL;
+        if (aws_sts_parse((const char *) data, size, &c, &err) < 0)
+                lerr_free(err);
+        s3_credentials_done(&c);
+        err = NULL;
+        if (aws_json_creds_parse((const char *) data, size, &c, &err) < 0)
+                lerr_free(err);
+        s3_credentials_done(&c);
         return 0;
 }

@@ -1,0 +1,129 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The credential services of AWS on 127.0.0.1 for the s3:// context tests: STS
+AssumeRoleWithWebIdentity (POST /sts/, form body, XML answer), an ECS container credentials
+endpoint (GET /ecs/creds, Authorization required) and EC2 instance metadata IMDSv2 (PUT
+/latest/api/token, then GET /latest/meta-data/iam/security-credentials/[ROLE] with the session
+token). Each checks what a real service would and records what it saw."""
+
+import http.server
+import json
+import threading
+import urllib.parse
+
+ROLE_ARN = "arn:aws:iam::123456789012:role/lading-ci"
+IMDS_ROLE = "lading-instance-role"
+IMDS_TOKEN = "AQAEAImdsSessionToken=="
+
+
+class FakeAWS:
+    """web_token: the token STS accepts; sts, ecs, imds: (access key, secret, session token)
+    each service hands out; ecs_auth: the Authorization value the ECS endpoint wants."""
+
+    def __init__(self, web_token, ecs_auth, sts, ecs, imds):
+        self.web_token, self.ecs_auth = web_token, ecs_auth
+        self.creds = {"sts": sts, "ecs": ecs, "imds": imds}
+        self.requests = []  # (method, path, what was wrong or "ok")
+        self.sts_forms = []
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                fake.handle(self, "GET")
+
+            def do_PUT(self):
+                fake.handle(self, "PUT")
+
+            def do_POST(self):
+                fake.handle(self, "POST")
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def reply(self, h, status, body, ctype, note):
+        self.requests.append((h.command, h.path, note))
+        data = body.encode()
+        h.send_response(status)
+        h.send_header("Content-Type", ctype)
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
+
+    def handle(self, h, method):
+        n = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(n).decode() if n else ""
+        if method == "POST" and h.path == "/sts/":
+            return self.sts(h, body)
+        if method == "GET" and h.path == "/ecs/creds":
+            return self.ecs(h)
+        if h.path.startswith("/latest/"):
+            return self.imds(h, method)
+        self.reply(h, 404, "not found", "text/plain", "unknown path")
+
+    def sts(self, h, body):
+        form = urllib.parse.parse_qs(body, keep_blank_values=True)
+        form = {k: v[0] for k, v in form.items()}
+        self.sts_forms.append(form)
+        problem = None
+        if h.headers.get("Authorization") is not None:
+            problem = "signed"  # AssumeRoleWithWebIdentity is an unsigned call
+        elif (form.get("Action") != "AssumeRoleWithWebIdentity"
+              or form.get("Version") != "2011-06-15" or not form.get("RoleSessionName")):
+            problem = "bad form"
+        elif form.get("WebIdentityToken") != self.web_token:
+            problem = "bad token"
+        elif form.get("RoleArn") != ROLE_ARN:
+            problem = "bad role"
+        if problem:
+            xml = ("<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error>"
+                   "<Type>Sender</Type><Code>AccessDenied</Code><Message>Not authorized to "
+                   "perform sts:AssumeRoleWithWebIdentity</Message></Error><RequestId>1"
+                   "</RequestId></ErrorResponse>")
+            return self.reply(h, 403, xml, "text/xml", problem)
+        ak, sk, tok = self.creds["sts"]
+        xml = ("<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/"
+               "2011-06-15/\"><AssumeRoleWithWebIdentityResult><Credentials>"
+               f"<AccessKeyId>{ak}</AccessKeyId><SecretAccessKey>{sk}</SecretAccessKey>"
+               f"<SessionToken>{tok.replace('&', '&amp;')}</SessionToken>"
+               "<Expiration>2030-01-01T00:00:00Z</Expiration></Credentials>"
+               f"<AssumedRoleUser><Arn>{ROLE_ARN}/x</Arn></AssumedRoleUser>"
+               "</AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>")
+        self.reply(h, 200, xml, "text/xml", "ok")
+
+    def creds_json(self, which, imds=False):
+        ak, sk, tok = self.creds[which]
+        d = {"AccessKeyId": ak, "SecretAccessKey": sk, "Token": tok,
+             "Expiration": "2030-01-01T00:00:00Z"}
+        if imds:
+            d.update({"Code": "Success", "Type": "AWS-HMAC",
+                      "LastUpdated": "2029-12-31T18:00:00Z"})
+        return json.dumps(d)
+
+    def ecs(self, h):
+        if h.headers.get("Authorization") != self.ecs_auth:
+            return self.reply(h, 401, '{"message":"unauthorized"}', "application/json",
+                              "bad authorization")
+        self.reply(h, 200, self.creds_json("ecs"), "application/json", "ok")
+
+    def imds(self, h, method):
+        if method == "PUT" and h.path == "/latest/api/token":
+            if not h.headers.get("X-aws-ec2-metadata-token-ttl-seconds"):
+                return self.reply(h, 400, "", "text/plain", "no ttl")
+            return self.reply(h, 200, IMDS_TOKEN, "text/plain", "ok")
+        if method != "GET":
+            return self.reply(h, 405, "", "text/plain", "method")
+        if h.headers.get("X-aws-ec2-metadata-token") != IMDS_TOKEN:
+            return self.reply(h, 401, "", "text/plain", "no session token")
+        base = "/latest/meta-data/iam/security-credentials/"
+        if h.path == base:
+            return self.reply(h, 200, IMDS_ROLE, "text/plain", "ok")
+        if h.path == base + IMDS_ROLE:
+            return self.reply(h, 200, self.creds_json("imds", True), "text/plain", "ok")
+        self.reply(h, 404, "", "text/plain", "unknown path")
