@@ -27,6 +27,13 @@
 
 #define ECR_REGION_MAX 32
 
+/* unset and empty are the same to the AWS SDKs */
+static const char *env(const char *name)
+{
+        const char *v = getenv(name);
+        return v && *v ? v : NULL;
+}
+
 static bool all_digits(const char *s, size_t n)
 {
         for (size_t i = 0; i < n; i++)
@@ -272,9 +279,8 @@ static int aws_credentials(const char *region, struct s3_credentials *ret, const
 {
         int r = s3_credentials_load(ret, NULL, err);
         if (r > 0)
-                *ret_source = getenv("AWS_ACCESS_KEY_ID") || getenv("AWS_ACCESS_KEY")
-                                      ? "environment"
-                                      : "shared files";
+                *ret_source = env("AWS_ACCESS_KEY_ID") || env("AWS_ACCESS_KEY") ? "environment"
+                                                                                : "shared files";
         if (r == 0)
                 r = aws_creds_chain(region, ret, ret_source, err);
         return r;
@@ -311,14 +317,12 @@ static int get_token(const char *domain, const char *region, const char *api_url
                      const struct s3_credentials *c, const char *source, struct creds **ret,
                      struct lerr **err)
 {
-        const char *endpoint = getenv("AWS_ENDPOINT_URL_ECR") ?: getenv("AWS_ENDPOINT_URL");
+        const char *endpoint = env("AWS_ENDPOINT_URL_ECR") ?: env("AWS_ENDPOINT_URL") ?: api_url;
         const char *scheme = NULL;
         _cleanup_free_ char *authority = NULL, *base = NULL, *path = NULL, *url = NULL;
         _cleanup_(buf_cleanse_done) struct buf body = BUF_INIT(ECR_RESPONSE_MAX);
         _cleanup_(str_cleanse_free) char *user = NULL, *password = NULL;
         long status = 0;
-        if (!endpoint || !*endpoint)
-                endpoint = api_url;
         if (s3_endpoint_split(endpoint, &scheme, &authority, &base) < 0)
                 return lerr_set(err, EINVAL, "invalid ECR endpoint '%s'", endpoint);
         path = xasprintf("%s/", base);
