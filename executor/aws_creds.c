@@ -228,6 +228,19 @@ static int request(const struct request *q, struct buf *out, long *ret_status, s
         return 0;
 }
 
+int aws_post(const char *url, const char *const *headers, const char *body, struct buf *out,
+             long *ret_status, struct lerr **err)
+{
+        struct request q = {.method = "POST",
+                            .url = url,
+                            .headers = headers,
+                            .body = body,
+                            .connect_ms = 10000,
+                            .total_ms = 30000,
+                            .retries = 2};
+        return request(&q, out, ret_status, err);
+}
+
 /* A token file's content without the trailing newline. */
 static int read_token_file(const char *var, const char *path, char **ret, struct lerr **err)
 {

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+struct buf;
 struct lerr;
 struct s3_credentials;
 
@@ -38,3 +39,10 @@ int aws_json_creds_parse(const char *body, size_t len, struct s3_credentials *re
  * role, or a negative errno with err when a configured source fails. */
 int aws_creds_chain(const char *region, struct s3_credentials *ret, const char **ret_source,
                     struct lerr **err);
+
+/* One POST of body to url with headers ("Name: value", NULL-terminated), no redirects,
+ * retried twice on connection errors and 5xx; the response body (any status) lands in out,
+ * up to its max. Returns 0 with *ret_status, or -EIO / -E2BIG with err. The headers are
+ * wiped after use (they may carry a signature or a session token). */
+int aws_post(const char *url, const char *const *headers, const char *body, struct buf *out,
+             long *ret_status, struct lerr **err);

@@ -245,10 +245,8 @@ static bool ip_or_localhost(const char *authority)
         return n > 0;
 }
 
-/* Splits an endpoint into scheme, host[:port] (default port dropped, as libcurl does in the
- * Host header it sends) and a base path without trailing '/'. */
-static int split_endpoint(const char *endpoint, const char **ret_scheme, char **ret_authority,
-                          char **ret_base)
+int s3_endpoint_split(const char *endpoint, const char **ret_scheme, char **ret_authority,
+                      char **ret_base)
 {
         const char *scheme = "https", *rest = endpoint;
         if ((rest = startswith(endpoint, "https://")))
@@ -280,7 +278,7 @@ int s3_object_request(const char *bucket, const char *key, const char *region, c
         const char *scheme = "https";
         _cleanup_free_ char *authority = NULL, *base = NULL;
         if (endpoint) {
-                if (split_endpoint(endpoint, &scheme, &authority, &base) < 0)
+                if (s3_endpoint_split(endpoint, &scheme, &authority, &base) < 0)
                         return -EINVAL;
         } else {
                 authority = xasprintf("s3.%s.amazonaws.com", region);

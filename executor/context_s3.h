@@ -61,6 +61,13 @@ void s3_credentials_done(struct s3_credentials *c);
 int s3_object_request(const char *bucket, const char *key, const char *region, const char *endpoint,
                       bool force_path_style, char **ret_url, char **ret_host, char **ret_path);
 
+/* Splits an endpoint URL ("http://h:9000/base", a missing scheme means https) into its
+ * scheme (static), host[:port] as libcurl sends it in Host (the default port dropped) and a
+ * base path without trailing '/' (may be empty). Returns 0, or -EINVAL (another scheme,
+ * userinfo, a query or fragment, no host). */
+int s3_endpoint_split(const char *endpoint, const char **ret_scheme, char **ret_authority,
+                      char **ret_base);
+
 /* The text of the first <tag>…</tag> in body (no attributes on the tag), with the five XML
  * entities unescaped and control characters replaced by spaces, cut at max bytes; NULL when
  * the tag or its end is missing. Caller frees. */

@@ -16,6 +16,7 @@
 #include "common/strv.h"
 #include "executor/build.h"
 #include "executor/container_check.h"
+#include "executor/ecr_creds.h"
 #include "executor/options.h"
 #include "executor/pid1.h"
 #include "executor/sandbox.h"
@@ -194,6 +195,7 @@ int run_build(struct options *o, struct lerr **err)
 {
         /* libcurl and OpenSSL read their configuration while "/" is still ours */
         (void) curl_global_init(CURL_GLOBAL_DEFAULT);
+        ecr_creds_register();
         if (o->sandbox) {
                 _cleanup_(sandbox_freep) struct sandbox *sb =
                         sandbox_new(o->sandbox, o->kaniko_dir);

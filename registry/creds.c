@@ -3,7 +3,8 @@
  * the registry, else credsStore, else the auths entries. Where Docker would fail or go anonymous
  * and a Kaniko user would rather have the auths entry (a credsStore helper that is not
  * installed, or that knows nothing of the registry), the auths entry is used. Where all of
- * that leaves a registry anonymous, GitLab CI's registry variables apply (creds_ci.h). */
+ * that leaves a registry anonymous, GitLab CI's registry variables apply (creds_ci.h), then
+ * the provider the program registered (creds_set_provider()). */
 #include "registry/creds.h"
 
 #include <errno.h>
@@ -436,6 +437,13 @@ static int lookup_config(const struct creds_store *s, const char *domain, const 
         return 0;
 }
 
+static creds_provider_fn provider;
+
+void creds_set_provider(creds_provider_fn fn)
+{
+        provider = fn;
+}
+
 int creds_lookup(const struct creds_store *s, const char *domain_in, const char *repo_path,
                  struct creds **ret, struct lerr **err)
 {
@@ -451,6 +459,20 @@ int creds_lookup(const struct creds_store *s, const char *domain_in, const char 
                 log_debug("%s; using the CI variables", (*ret)->source);
                 creds_free(*ret);
                 *ret = ci;
+                return 0;
+        }
+        if (!provider)
+                return 0;
+        struct creds *p = NULL;
+        r = provider(domain, &p, err);
+        if (r < 0) {
+                creds_free(TAKE_PTR(*ret));
+                return lerr_wrap(err, "get credentials for '%s'", domain);
+        }
+        if (r > 0) {
+                log_debug("%s; using %s", (*ret)->source, p->source);
+                creds_free(*ret);
+                *ret = p;
         }
         return 0;
 }

@@ -54,6 +54,15 @@ DEFINE_FREEP(struct creds_store, creds_store_free)
 int creds_lookup(const struct creds_store *s, const char *domain, const char *repo_path,
                  struct creds **ret, struct lerr **err);
 bool creds_is_anonymous(const struct creds *c);
+
+/* A built-in credential source asked last, when config.json and the CI variables leave a
+ * registry anonymous (Kaniko's built-in ECR helper lives in executor/, which registry/ must
+ * not call). It returns 1 with *ret (never anonymous), 0 when it does not apply (*ret left
+ * alone), or a negative errno with err, which creds_lookup() passes on. */
+typedef int (*creds_provider_fn)(const char *domain, struct creds **ret, struct lerr **err);
+/* Sets the provider (NULL removes it). Call at start-up, before any thread looks up
+ * credentials. */
+void creds_set_provider(creds_provider_fn fn);
 struct creds *creds_dup(const struct creds *c);
 /* Wipes the secrets before freeing. */
 void creds_free(struct creds *c);
