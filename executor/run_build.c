@@ -16,6 +16,7 @@
 #include "common/strv.h"
 #include "executor/build.h"
 #include "executor/container_check.h"
+#include "executor/context_gcs.h"
 #include "executor/options.h"
 #include "executor/pid1.h"
 #include "executor/sandbox.h"
@@ -126,26 +127,46 @@ static int map_docker_config(struct sandbox *sb, struct lerr **err)
         return r;
 }
 
-/* The AWS shared files an s3:// context reads (context_s3.h), mapped in; the variables then
- * name them inside, since ~ has no .aws there. */
+/* A credentials file named by the variable var, else found at fallback (may be NULL), mapped
+ * in read-only; var then names it inside, where ~ is not the user's. */
+static int map_env_file(struct sandbox *sb, const char *var, char *fallback, struct lerr **err)
+{
+        _cleanup_free_ char *owned = fallback;
+        const char *v = getenv(var);
+        _cleanup_free_ char *path = v && *v ? xstrdup(v) : TAKE_PTR(owned);
+        if (!exists(path))
+                return 0;
+        int r = map_field(sb, &path, SANDBOX_PATH_RO, err);
+        if (r >= 0)
+                (void) setenv(var, path, 1);
+        return r;
+}
+
+/* The AWS shared files an s3:// context reads (context_s3.h). */
 static int map_aws_files(struct sandbox *sb, struct lerr **err)
 {
         static const char *const files[][2] = {{"AWS_SHARED_CREDENTIALS_FILE", "credentials"},
                                                {"AWS_CONFIG_FILE", "config"}};
         const char *home = getenv("HOME");
         for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-                const char *v = getenv(files[i][0]);
-                _cleanup_free_ char *path = v && *v ? xstrdup(v)
-                                            : home  ? xasprintf("%s/.aws/%s", home, files[i][1])
-                                                    : NULL;
-                if (!exists(path))
-                        continue;
-                int r = map_field(sb, &path, SANDBOX_PATH_RO, err);
+                int r = map_env_file(sb, files[i][0],
+                                     home ? xasprintf("%s/.aws/%s", home, files[i][1]) : NULL, err);
                 if (r < 0)
                         return r;
-                (void) setenv(files[i][0], path, 1);
         }
         return 0;
+}
+
+/* The Application Default Credentials file a gs:// context reads (context_gcs.h): the
+ * gcloud file, when it is the one found, goes in as GOOGLE_APPLICATION_CREDENTIALS, which
+ * comes first in the same order. */
+static int map_gcs_files(struct sandbox *sb, struct lerr **err)
+{
+        const char *cfg = getenv("CLOUDSDK_CONFIG"), *home = getenv("HOME");
+        char *adc = cfg && *cfg ? xasprintf("%s/" GCS_ADC_FILE, cfg)
+                    : home      ? xasprintf("%s/.config/gcloud/" GCS_ADC_FILE, home)
+                                : NULL;
+        return map_env_file(sb, "GOOGLE_APPLICATION_CREDENTIALS", adc, err);
 }
 
 static int map_paths(struct sandbox *sb, struct options *o, struct lerr **err)
@@ -167,6 +188,8 @@ static int map_paths(struct sandbox *sb, struct options *o, struct lerr **err)
                 r = map_docker_config(sb, err);
         if (r >= 0 && ctx && startswith(ctx, "s3://"))
                 r = map_aws_files(sb, err);
+        if (r >= 0 && ctx && startswith(ctx, "gs://"))
+                r = map_gcs_files(sb, err);
         if (r >= 0)
                 r = map_kv_paths(sb, o->registry_certificates, err);
         if (r >= 0)
