@@ -537,11 +537,14 @@ int context_gcs_fetch(const char *url, int out_fd, uint64_t max_bytes, struct le
                 return r;
         http_url = gcs_object_url(base, bucket, object);
         /* an emulator takes no credentials, as with Google's client libraries */
-        int have = source && streq(source, "STORAGE_EMULATOR_HOST") ? 0 : access_token(&token, err);
+        bool emulator = source && streq(source, "STORAGE_EMULATOR_HOST");
+        int have = emulator ? 0 : access_token(&token, err);
         if (have < 0)
                 return lerr_wrap(err, "get GCS credentials for '%s'", url);
         if (have)
                 auth = xasprintf("Authorization: Bearer %s", token);
+        else if (emulator)
+                log_info("STORAGE_EMULATOR_HOST is set: requesting %s without credentials", url);
         else
                 log_info("No Google credentials found: requesting %s anonymously", url);
         log_info("Downloading the build context from gs://%s/%s (%s)", bucket, object, http_url);
