@@ -314,9 +314,10 @@ static size_t on_resp(char *p, size_t size, size_t nmemb, void *userdata)
 }
 
 /* One request without redirects (a token endpoint that redirects is misconfigured); the body
- * goes to resp whatever the status. Returns 0 with *ret_status, or -EIO with errbuf filled. */
-static int http_do(const struct http_call *q, struct buf *resp, long *ret_status,
-                   char errbuf[static CURL_ERROR_SIZE])
+ * goes to resp whatever the status. errbuf holds CURL_ERROR_SIZE bytes (a pointer, not an
+ * array parameter: curl's type checks take sizeof of it). Returns 0 with *ret_status, or -EIO
+ * with errbuf filled. */
+static int http_do(const struct http_call *q, struct buf *resp, long *ret_status, char *errbuf)
 {
         CURL *h = curl_easy_init();
         struct curl_slist *hl = NULL;
@@ -434,8 +435,10 @@ static int token_from_file(const char *path, const char *source, char **ret_toke
         return token_from_credentials(&c, ret_token, err);
 }
 
-/* The metadata server of GCE, GKE (workload identity), Cloud Run. Returns 1 with a token, 0
- * when there is none (not on Google Cloud); errors only when GCE_METADATA_HOST names it. */
+/* The metadata server of GCE, GKE (workload identity), Cloud Run. Whether there is one is
+ * decided by the 1 s connect; once connected, GKE's server may take seconds to mint a token.
+ * Returns 1 with a token, 0 when there is none (not on Google Cloud); errors only when
+ * GCE_METADATA_HOST names it. */
 static int token_from_metadata(char **ret_token, struct lerr **err)
 {
         const char *named = env("GCE_METADATA_HOST");
@@ -446,7 +449,7 @@ static int token_from_metadata(char **ret_token, struct lerr **err)
         struct http_call q = {.url = url,
                               .header = "Metadata-Flavor: Google",
                               .connect_timeout = 1,
-                              .timeout = named ? 30 : 5};
+                              .timeout = 30};
         char errbuf[CURL_ERROR_SIZE];
         long status = 0;
         int r = http_do(&q, &resp, &status, errbuf);
