@@ -63,8 +63,10 @@ const struct cli_flag cli_flags[] = {
          .def = "/workspace/",
          .help = "Build context: a local directory, dir://DIR, tar://PATH.tar.gz, tar://stdin, "
                  "s3://BUCKET/KEY.tar.gz (AWS_* environment, S3_ENDPOINT, S3_FORCE_PATH_STYLE), "
+                 "gs://BUCKET/OBJECT.tar.gz (Application Default Credentials: "
+                 "GOOGLE_APPLICATION_CREDENTIALS, gcloud, the metadata server), "
                  "git://HOST/PATH[#REF[#COMMIT]] (fetched over https) or an https:// URL of a "
-                 "tar.gz (gs:// is not implemented yet)"},
+                 "tar.gz"},
         {.name = "context-sub-path",
          .type = CLI_STRING,
          .group = CLI_GROUP_INPUT,
@@ -550,10 +552,11 @@ const struct cli_flag cli_flags[] = {
          .short_name = 'b',
          .type = CLI_STRING,
          .group = CLI_GROUP_HIDDEN,
-         .attrs = P,
+         .attrs = B | P,
          .offset = OFF(bucket),
          .metavar = "BUCKET",
-         .help = "Legacy: GCS bucket holding the context as a tarball (gs:// is implied)"},
+         .help = "Legacy: GCS bucket holding the context as BUCKET/context.tar.gz (gs:// is "
+                 "implied without a scheme; a local --context given too wins, as in Kaniko)"},
         {.name = "azure-container-registry-config",
          .type = CLI_STRING,
          .group = CLI_GROUP_HIDDEN,

@@ -282,10 +282,43 @@ static void resolve_build_args(struct options *o)
         o->build_args = resolved;
 }
 
+static bool flag_given(const struct parser *p, const char *name)
+{
+        for (size_t i = 0; i < cli_flags_count; i++)
+                if (streq(cli_flags[i].name, name))
+                        return p->given[i] || p->given_env[i];
+        return false;
+}
+
+/* Kaniko's legacy --bucket (root.go, resolveSourceContext): a value without "://" is a GCS
+ * bucket, gs://VALUE, whose object context.tar.gz is the context; it replaces a remote
+ * --context. Kaniko then keeps a local --context, which it always has by default; lading
+ * lets --bucket win over the default and says so when a local --context given by the user
+ * wins. */
+static void apply_bucket(struct parser *p)
+{
+        struct options *o = p->o;
+        if (!o->bucket || !*o->bucket)
+                return;
+        if (o->context && *o->context && !strstr(o->context, "://") && flag_given(p, "context")) {
+                char *w = xasprintf("--bucket '%s' is ignored: --context names the local "
+                                    "directory '%s'",
+                                    o->bucket, o->context);
+                if (!strv_contains(p->warnings, w))
+                        strv_consume(&p->warnings, w);
+                else
+                        free(w);
+                return;
+        }
+        free(o->context);
+        o->context =
+                strstr(o->bucket, "://") ? xstrdup(o->bucket) : xasprintf("gs://%s", o->bucket);
+}
+
 static int check_context(struct options *o, struct lerr **err)
 {
-        static const char *const remote[] = {"gs://"};
-        static const char *const built[] = {"tar://", "https://", "http://", "s3://", "git://"};
+        static const char *const built[] = {"tar://", "https://", "http://",
+                                            "s3://",  "gs://",    "git://"};
         const char *scheme_end, *rest;
 
         if (!o->context)
@@ -304,10 +337,6 @@ static int check_context(struct options *o, struct lerr **err)
                 for (size_t i = 0; i < ARRAY_SIZE(built); i++)
                         if (streq(scheme, built[i]))
                                 return 0;
-                for (size_t i = 0; i < ARRAY_SIZE(remote); i++)
-                        if (streq(scheme, remote[i]))
-                                return lerr_set(err, ENOSYS, "--context with a %s URL " NOT_BUILT,
-                                                scheme);
                 return lerr_set(err, EINVAL,
                                 "invalid value '%s' for --context: unknown scheme %s (use a "
                                 "directory, dir://, tar://, gs://, s3://, git:// or https://)",
@@ -367,6 +396,7 @@ static int check_options(struct parser *p, struct lerr **err)
                                 "pushing)");
         if (o->cache && o->no_push && !o->cache_repo)
                 return lerr_set(err, EINVAL, "--cache with --no-push needs --cache-repo");
+        apply_bucket(p);
         r = check_context(o, err);
         if (r < 0)
                 return r;

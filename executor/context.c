@@ -16,6 +16,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/parse.h"
+#include "executor/context_gcs.h"
 #include "executor/context_s3.h"
 #include "executor/dockerfile.h"
 #include "executor/git_fetch.h"
@@ -57,6 +58,8 @@ static int context_from_url(const char *url, const char *dest, const char *kanik
         int r;
         if (startswith(url, "s3://")) {
                 r = context_s3_fetch(url, fd, CONTEXT_ARCHIVE_MAX_BYTES, err);
+        } else if (startswith(url, "gs://")) {
+                r = context_gcs_fetch(url, fd, CONTEXT_ARCHIVE_MAX_BYTES, err);
         } else {
                 log_info("Downloading the build context from %s", url);
                 r = url_fetch(url, fd, &fo, &res, err);
@@ -135,7 +138,8 @@ static int context_dir(const struct options *o, const char *kaniko_dir, char **r
         const char *rest;
         if ((rest = startswith(c, "dir://")))
                 c = rest;
-        else if ((rest = startswith(c, "tar://")) || is_url(c) || startswith(c, "s3://")) {
+        else if ((rest = startswith(c, "tar://")) || is_url(c) || startswith(c, "s3://") ||
+                 startswith(c, "gs://")) {
                 _cleanup_free_ char *dest = xasprintf("%s/buildcontext", kaniko_dir);
                 int r = rest ? context_from_tar(rest, dest, err)
                              : context_from_url(c, dest, kaniko_dir, err);
@@ -153,7 +157,7 @@ static int context_dir(const struct options *o, const char *kaniko_dir, char **r
         } else if (strstr(c, "://"))
                 return lerr_set(err, ENOTSUP,
                                 "build context '%s': this kind of context is not supported yet "
-                                "(use a directory, dir://, tar://PATH, tar://stdin, s3://, "
+                                "(use a directory, dir://, tar://PATH, tar://stdin, s3://, gs://, "
                                 "git://HOST/PATH or an https:// URL of a tar.gz)",
                                 c);
         char *abs = realpath(c, NULL);

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The build context and the Dockerfile, as Kaniko finds them: a local directory (a plain path
  * or dir://), a tar.gz (tar://path, tar://stdin) or an https:// tar.gz URL unpacked under
- * KANIKO_DIR/buildcontext, or a git repository (git://HOST/PATH[#REF[#COMMIT]], fetched over
- * https by git_fetch.h) checked out there, then --context-sub-path. Other kinds (s3://, gs://,
- * Azure) fail with a message saying so. The Dockerfile is read as given, else relative to the
- * context, or downloaded when it is an http(s) URL. */
+ * KANIKO_DIR/buildcontext (also s3:// and gs:// objects: context_s3.h, context_gcs.h), or a
+ * git repository (git://HOST/PATH[#REF[#COMMIT]], fetched over https by git_fetch.h) checked
+ * out there, then --context-sub-path. Other kinds (Azure) fail with a message saying so. The
+ * Dockerfile is read as given, else relative to the context, or downloaded when it is an http(s)
+ * URL. */
 #pragma once
 
 #include <stddef.h>

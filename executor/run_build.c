@@ -4,6 +4,7 @@
 #include "executor/run_build.h"
 
 #include <curl/curl.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "executor/build.h"
 #include "executor/container_check.h"
 #include "executor/ecr_creds.h"
+#include "executor/context_gcs.h"
 #include "executor/options.h"
 #include "executor/pid1.h"
 #include "executor/sandbox.h"
@@ -127,8 +129,22 @@ static int map_docker_config(struct sandbox *sb, struct lerr **err)
         return r;
 }
 
-/* The AWS shared files an s3:// context reads (context_s3.h), mapped in; the variables then
- * name them inside, since ~ has no .aws there. */
+/* A credentials file named by the variable var, else found at fallback (may be NULL), mapped
+ * in read-only; var then names it inside, where ~ is not the user's. */
+static int map_env_file(struct sandbox *sb, const char *var, char *fallback, struct lerr **err)
+{
+        _cleanup_free_ char *owned = fallback;
+        const char *v = getenv(var);
+        _cleanup_free_ char *path = v && *v ? xstrdup(v) : TAKE_PTR(owned);
+        if (!exists(path))
+                return 0;
+        int r = map_field(sb, &path, SANDBOX_PATH_RO, err);
+        if (r >= 0)
+                (void) setenv(var, path, 1);
+        return r;
+}
+
+/* The AWS shared files an s3:// context reads (context_s3.h). */
 static int map_aws_files(struct sandbox *sb, struct lerr **err)
 {
         /* the shared files have a default under $HOME; the token files (EKS IRSA, EKS Pod
@@ -139,19 +155,45 @@ static int map_aws_files(struct sandbox *sb, struct lerr **err)
                                                {"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", NULL}};
         const char *home = getenv("HOME");
         for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-                const char *v = getenv(files[i][0]);
-                _cleanup_free_ char *path = v && *v ? xstrdup(v)
-                                            : home && files[i][1]
-                                                    ? xasprintf("%s/.aws/%s", home, files[i][1])
-                                                    : NULL;
-                if (!exists(path))
-                        continue;
-                int r = map_field(sb, &path, SANDBOX_PATH_RO, err);
+                int r = map_env_file(
+                        sb, files[i][0],
+                        home && files[i][1] ? xasprintf("%s/.aws/%s", home, files[i][1]) : NULL,
+                        err);
                 if (r < 0)
                         return r;
-                (void) setenv(files[i][0], path, 1);
         }
         return 0;
+}
+
+/* Whether a destination or the cache repository is on ECR, whose credentials (ecr_creds.h) may
+ * come from the AWS shared files. A base image on ECR is found only later, in the Dockerfile:
+ * with --sandbox its AWS credentials must come from the environment. */
+static bool names_ecr(const struct options *o)
+{
+        _cleanup_(strv_freep) char **refs = strv_copy(o->destinations);
+        if (o->cache_repo)
+                strv_push(&refs, o->cache_repo);
+        strv_foreach (ref, refs) {
+                _cleanup_free_ char *host = xstrndup(ref, strcspn(ref, "/:"));
+                for (char *c = host; *c; c++)
+                        *c = (char) tolower((unsigned char) *c);
+                _cleanup_free_ char *region = NULL, *api = NULL;
+                if (ecr_host_parse(host, &region, &api) > 0)
+                        return true;
+        }
+        return false;
+}
+
+/* The Application Default Credentials file a gs:// context reads (context_gcs.h): the
+ * gcloud file, when it is the one found, goes in as GOOGLE_APPLICATION_CREDENTIALS, which
+ * comes first in the same order. */
+static int map_gcs_files(struct sandbox *sb, struct lerr **err)
+{
+        const char *cfg = getenv("CLOUDSDK_CONFIG"), *home = getenv("HOME");
+        char *adc = cfg && *cfg ? xasprintf("%s/" GCS_ADC_FILE, cfg)
+                    : home      ? xasprintf("%s/.config/gcloud/" GCS_ADC_FILE, home)
+                                : NULL;
+        return map_env_file(sb, "GOOGLE_APPLICATION_CREDENTIALS", adc, err);
 }
 
 static int map_paths(struct sandbox *sb, struct options *o, struct lerr **err)
@@ -171,8 +213,10 @@ static int map_paths(struct sandbox *sb, struct options *o, struct lerr **err)
         }
         if (r >= 0)
                 r = map_docker_config(sb, err);
-        if (r >= 0 && ctx && startswith(ctx, "s3://"))
+        if (r >= 0 && ((ctx && startswith(ctx, "s3://")) || names_ecr(o)))
                 r = map_aws_files(sb, err);
+        if (r >= 0 && ctx && startswith(ctx, "gs://"))
+                r = map_gcs_files(sb, err);
         if (r >= 0)
                 r = map_kv_paths(sb, o->registry_certificates, err);
         if (r >= 0)

@@ -158,7 +158,9 @@ errors = [
      "invalid value 'maybe' in KANIKO_NO_PUSH: expected true or false"),
     ([], {"KANIKO_NO_PUSH": "true"}, REFUSED),
     (["--no-push"], {"KANIKO_REGISTRY_MIRROR": "mirror.local"}, REFUSED),
-    (["--no-push", "-c", "gs://bucket/ctx.tar.gz"], {}, f"--context with a gs:// URL {NOT_BUILT}"),
+    # gs:// and --bucket pass the flag checks and reach the build
+    (["--no-push", "-c", "gs://bucket/ctx.tar.gz"], {}, REFUSED),
+    (["--no-push", "-b", "bucket"], {}, REFUSED),
     (["--no-push", "--sandbox", "/tmp/root", "-c", "/nonexistent-lading-ctx"], {},
      "--sandbox: make host path '/nonexistent-lading-ctx' visible in the sandbox: No such file "
      "or directory"),

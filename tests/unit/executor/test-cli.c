@@ -662,13 +662,21 @@ static void test_checks(void)
             "invalid value 'ftp://h/x' for --context: unknown scheme ftp:// (use a directory, "
             "dir://, tar://, gs://, s3://, git:// or https://)",
             "--context=ftp://h/x");
-        static const char *const remote[] = {"gs://b/c.tar.gz"};
-        for (size_t i = 0; i < ARRAY_SIZE(remote); i++) {
-                const char *end = strstr(remote[i], "://") + 3;
-                _cleanup_free_ char *want = xasprintf("--context with a %.*s URL" NOT_BUILT,
-                                                      (int) (end - remote[i]), remote[i]);
-                ERR(-ENOSYS, want, "-c", remote[i]);
-        }
+        is_int(PARSE("--no-push", "-c", "gs://b/c.tar.gz"), 0, "gs:// context");
+        is_field("context", "gs://b/c.tar.gz", "gs:// context kept as given");
+        /* Kaniko's legacy --bucket */
+        is_int(PARSE("--no-push", "-b", "my-bucket"), 0, "--bucket");
+        is_field("context", "gs://my-bucket", "--bucket without a scheme is a GCS bucket");
+        ok(res.warnings == NULL, "--bucket: no warning");
+        is_int(PARSE("--no-push", "--bucket", "s3://b/k.tgz", "-c", "https://h/c.tar.gz"), 0,
+               "--bucket with a scheme");
+        is_field("context", "s3://b/k.tgz", "--bucket with a scheme replaces a remote context");
+        is_int(PARSE("--no-push", "--bucket=bkt", "-c", "/src"), 0,
+               "--bucket with a local context");
+        is_field("context", "/src", "a local --context given too wins, as in Kaniko");
+        _cleanup_free_ char *bw = strv_join(res.warnings, "|");
+        is_str(bw, "--bucket 'bkt' is ignored: --context names the local directory '/src'",
+               "--bucket ignored: the warning says so");
         is_int(PARSE("--no-push", "-c", "tar://stdin"), 0, "tar://stdin context");
         is_int(PARSE("--no-push", "-c", "git://github.com/a/b#main", "--git", "branch=x"), 0,
                "git:// context with --git");
