@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "common/alloc.h"
 #include "common/err.h"
@@ -151,6 +152,10 @@ static int count_job(void *userdata, size_t i, struct lerr **err)
         __atomic_add_fetch(&hits[i], 1, __ATOMIC_SEQ_CST);
         if (i == 7)
                 return lerr_set(err, EIO, "job %zu failed", i);
+        /* the other jobs take a while, as transfers do: without it the two other workers can
+         * run every later job in the moment job 7 takes to fail */
+        struct timespec pause = {.tv_nsec = 3 * 1000 * 1000};
+        nanosleep(&pause, NULL);
         return 0;
 }
 
