@@ -185,11 +185,11 @@ char *gcs_base64url(const void *p, size_t n)
         return (char *) out;
 }
 
-static char *jwt_claims(const struct gcs_credentials *c, int64_t now)
+static char *jwt_claims(const struct gcs_credentials *c, const char *scope, int64_t now)
 {
         _cleanup_(cJSON_Deletep) cJSON *o = json_new_object();
         json_add_string(o, "iss", c->client_email);
-        json_add_string(o, "scope", GCS_SCOPE);
+        json_add_string(o, "scope", scope);
         json_add_string(o, "aud", c->token_uri);
         if (!cJSON_AddNumberToObject(o, "iat", (double) now) ||
             !cJSON_AddNumberToObject(o, "exp", (double) (now + GCS_JWT_LIFETIME)))
@@ -231,9 +231,15 @@ static int rs256_sign(const char *pem, const char *data, unsigned char **ret_sig
 
 int gcs_jwt_build(const struct gcs_credentials *c, int64_t now, char **ret_jwt, struct lerr **err)
 {
+        return gcp_jwt_build(c, GCS_SCOPE, now, ret_jwt, err);
+}
+
+int gcp_jwt_build(const struct gcs_credentials *c, const char *scope, int64_t now, char **ret_jwt,
+                  struct lerr **err)
+{
         static const char header[] = "{\"alg\":\"RS256\",\"typ\":\"JWT\"}";
         _cleanup_free_ char *h = gcs_base64url(header, strlen(header));
-        _cleanup_free_ char *claims = jwt_claims(c, now);
+        _cleanup_free_ char *claims = jwt_claims(c, scope, now);
         _cleanup_free_ char *cl = gcs_base64url(claims, strlen(claims));
         _cleanup_free_ char *input = xasprintf("%s.%s", h, cl);
         _cleanup_free_ unsigned char *sig = NULL;
@@ -389,14 +395,14 @@ static void form_add(struct buf *b, const char *name, const char *value)
         percent_encode(b, value);
 }
 
-static int token_from_credentials(const struct gcs_credentials *c, char **ret_token,
-                                  struct lerr **err)
+static int token_from_credentials(const struct gcs_credentials *c, const char *scope,
+                                  char **ret_token, struct lerr **err)
 {
         struct buf form = BUF_INIT(SIZE_MAX);
         int r = 0;
         if (c->type == GCS_CRED_SERVICE_ACCOUNT) {
                 _cleanup_cleanse_ char *jwt = NULL;
-                r = gcs_jwt_build(c, (int64_t) time(NULL), &jwt, err);
+                r = gcp_jwt_build(c, scope, (int64_t) time(NULL), &jwt, err);
                 if (r < 0)
                         return r;
                 form_add(&form, "grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer");
@@ -411,8 +417,8 @@ static int token_from_credentials(const struct gcs_credentials *c, char **ret_to
         return token_exchange(c->token_uri, body, ret_token, err);
 }
 
-static int token_from_file(const char *path, const char *source, char **ret_token,
-                           struct lerr **err)
+static int token_from_file(const char *path, const char *source, const char *scope,
+                           const char *what, char **ret_token, struct lerr **err)
 {
         _cleanup_(buf_done) struct buf b = BUF_INIT(GCS_JSON_MAX_BYTES);
         _cleanup_(gcs_credentials_done) struct gcs_credentials c = {0};
@@ -428,18 +434,18 @@ static int token_from_file(const char *path, const char *source, char **ret_toke
         if (r < 0)
                 return lerr_wrap(err, "read '%s' (%s)", path, source);
         if (c.type == GCS_CRED_SERVICE_ACCOUNT)
-                log_info("Using the GCS credentials of service account %s from %s", c.client_email,
-                         path);
+                log_info("Using the %s credentials of service account %s from %s", what,
+                         c.client_email, path);
         else
-                log_info("Using the GCS credentials of an authorized user from %s", path);
-        return token_from_credentials(&c, ret_token, err);
+                log_info("Using the %s credentials of an authorized user from %s", what, path);
+        return token_from_credentials(&c, scope, ret_token, err);
 }
 
 /* The metadata server of GCE, GKE (workload identity), Cloud Run. Whether there is one is
  * decided by the 1 s connect; once connected, GKE's server may take seconds to mint a token.
  * Returns 1 with a token, 0 when there is none (not on Google Cloud); errors only when
  * GCE_METADATA_HOST names it. */
-static int token_from_metadata(char **ret_token, struct lerr **err)
+static int token_from_metadata(const char *what, char **ret_token, struct lerr **err)
 {
         const char *named = env("GCE_METADATA_HOST");
         _cleanup_free_ char *url =
@@ -473,16 +479,16 @@ static int token_from_metadata(char **ret_token, struct lerr **err)
         OPENSSL_cleanse(resp.data, resp.len);
         if (r < 0)
                 return lerr_wrap(err, "get an access token from the metadata server");
-        log_info("Using the GCS credentials of the metadata server's default service account");
+        log_info("Using the %s credentials of the metadata server's default service account", what);
         return 1;
 }
 
-/* Application Default Credentials, in their order. Returns 1 with a token, 0 for none. */
-static int access_token(char **ret_token, struct lerr **err)
+int gcp_access_token(const char *scope, const char *what, char **ret_token, struct lerr **err)
 {
         const char *gac = env("GOOGLE_APPLICATION_CREDENTIALS");
         if (gac) {
-                int r = token_from_file(gac, "GOOGLE_APPLICATION_CREDENTIALS", ret_token, err);
+                int r = token_from_file(gac, "GOOGLE_APPLICATION_CREDENTIALS", scope, what,
+                                        ret_token, err);
                 return r < 0 ? r : 1;
         }
         const char *cfg = env("CLOUDSDK_CONFIG"), *home = env("HOME");
@@ -490,11 +496,11 @@ static int access_token(char **ret_token, struct lerr **err)
                                    : home ? xasprintf("%s/.config/gcloud/%s", home, GCS_ADC_FILE)
                                           : NULL;
         if (adc && access(adc, F_OK) == 0) {
-                int r = token_from_file(adc, "gcloud application default credentials", ret_token,
-                                        err);
+                int r = token_from_file(adc, "gcloud application default credentials", scope, what,
+                                        ret_token, err);
                 return r < 0 ? r : 1;
         }
-        return token_from_metadata(ret_token, err);
+        return token_from_metadata(what, ret_token, err);
 }
 
 static int http_error(const char *bucket, const char *object, long status, const struct buf *body,
@@ -541,7 +547,7 @@ int context_gcs_fetch(const char *url, int out_fd, uint64_t max_bytes, struct le
         http_url = gcs_object_url(base, bucket, object);
         /* an emulator takes no credentials, as with Google's client libraries */
         bool emulator = source && streq(source, "STORAGE_EMULATOR_HOST");
-        int have = emulator ? 0 : access_token(&token, err);
+        int have = emulator ? 0 : gcp_access_token(GCS_SCOPE, "GCS", &token, err);
         if (have < 0)
                 return lerr_wrap(err, "get GCS credentials for '%s'", url);
         if (have)

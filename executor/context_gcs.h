@@ -20,15 +20,16 @@
 
 struct lerr;
 
-#define GCS_JSON_MAX_BYTES    (1u << 20)
-#define GCS_ERROR_MAX_BYTES   (64u << 10)
-#define GCS_ERROR_FIELD_MAX   512
-#define GCS_DEFAULT_OBJECT    "context.tar.gz"
-#define GCS_DEFAULT_ENDPOINT  "https://storage.googleapis.com"
-#define GCS_DEFAULT_TOKEN_URI "https://oauth2.googleapis.com/token"
-#define GCS_SCOPE             "https://www.googleapis.com/auth/devstorage.read_only"
-#define GCS_JWT_LIFETIME      3600
-#define GCS_ADC_FILE          "application_default_credentials.json"
+#define GCS_JSON_MAX_BYTES       (1u << 20)
+#define GCS_ERROR_MAX_BYTES      (64u << 10)
+#define GCS_ERROR_FIELD_MAX      512
+#define GCS_DEFAULT_OBJECT       "context.tar.gz"
+#define GCS_DEFAULT_ENDPOINT     "https://storage.googleapis.com"
+#define GCS_DEFAULT_TOKEN_URI    "https://oauth2.googleapis.com/token"
+#define GCP_CLOUD_PLATFORM_SCOPE "https://www.googleapis.com/auth/cloud-platform"
+#define GCS_SCOPE                "https://www.googleapis.com/auth/devstorage.read_only"
+#define GCS_JWT_LIFETIME         3600
+#define GCS_ADC_FILE             "application_default_credentials.json"
 
 enum gcs_cred_type {
         GCS_CRED_SERVICE_ACCOUNT = 1,
@@ -70,6 +71,17 @@ char *gcs_base64url(const void *p, size_t n);
  * GCS_SCOPE, aud token_uri, iat now, exp now + GCS_JWT_LIFETIME, RS256 with private_key.
  * Returns 0, or -EINVAL when the key is not a PEM RSA private key. Caller wipes and frees. */
 int gcs_jwt_build(const struct gcs_credentials *c, int64_t now, char **ret_jwt, struct lerr **err);
+
+/* gcs_jwt_build with another scope (the registry's: GCP_CLOUD_PLATFORM_SCOPE). */
+int gcp_jwt_build(const struct gcs_credentials *c, const char *scope, int64_t now, char **ret_jwt,
+                  struct lerr **err);
+
+/* An OAuth2 access token from Application Default Credentials, in their order:
+ * GOOGLE_APPLICATION_CREDENTIALS, gcloud's application_default_credentials.json, the metadata
+ * server (GCE_METADATA_HOST or 169.254.169.254; its tokens carry the instance's scopes, not
+ * scope). what names the use in the log ("GCS", "registry"). Returns 1 with a token (wipe it),
+ * 0 when there are no credentials, or an error. */
+int gcp_access_token(const char *scope, const char *what, char **ret_token, struct lerr **err);
 
 /* The access_token of an OAuth token response (which must have token_type Bearer when it says).
  * Caller wipes and frees. */

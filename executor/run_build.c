@@ -17,7 +17,9 @@
 #include "common/strv.h"
 #include "executor/build.h"
 #include "executor/container_check.h"
+#include "executor/cloud_creds.h"
 #include "executor/ecr_creds.h"
+#include "executor/gcr_creds.h"
 #include "executor/context_gcs.h"
 #include "executor/options.h"
 #include "executor/pid1.h"
@@ -165,10 +167,18 @@ static int map_aws_files(struct sandbox *sb, struct lerr **err)
         return 0;
 }
 
-/* Whether a destination or the cache repository is on ECR, whose credentials (ecr_creds.h) may
- * come from the AWS shared files. A base image on ECR is found only later, in the Dockerfile:
- * with --sandbox its AWS credentials must come from the environment. */
-static bool names_ecr(const struct options *o)
+static bool is_ecr(const char *host)
+{
+        _cleanup_free_ char *region = NULL, *api = NULL;
+        return ecr_host_parse(host, &region, &api) > 0;
+}
+
+/* Whether a destination or the cache repository is on a cloud registry whose credentials
+ * (cloud_creds.h) may come from files: ECR's from the AWS shared files, Google's from the
+ * Application Default Credentials file. A base image there is found only later, in the
+ * Dockerfile: with --sandbox its credentials must then come from the environment (or the
+ * metadata server). */
+static bool names_registry(const struct options *o, bool (*is)(const char *host))
 {
         _cleanup_(strv_freep) char **refs = strv_copy(o->destinations);
         if (o->cache_repo)
@@ -177,8 +187,7 @@ static bool names_ecr(const struct options *o)
                 _cleanup_free_ char *host = xstrndup(ref, strcspn(ref, "/:"));
                 for (char *c = host; *c; c++)
                         *c = (char) tolower((unsigned char) *c);
-                _cleanup_free_ char *region = NULL, *api = NULL;
-                if (ecr_host_parse(host, &region, &api) > 0)
+                if (is(host))
                         return true;
         }
         return false;
@@ -213,9 +222,9 @@ static int map_paths(struct sandbox *sb, struct options *o, struct lerr **err)
         }
         if (r >= 0)
                 r = map_docker_config(sb, err);
-        if (r >= 0 && ((ctx && startswith(ctx, "s3://")) || names_ecr(o)))
+        if (r >= 0 && ((ctx && startswith(ctx, "s3://")) || names_registry(o, is_ecr)))
                 r = map_aws_files(sb, err);
-        if (r >= 0 && ctx && startswith(ctx, "gs://"))
+        if (r >= 0 && ((ctx && startswith(ctx, "gs://")) || names_registry(o, gcr_host_match)))
                 r = map_gcs_files(sb, err);
         if (r >= 0)
                 r = map_kv_paths(sb, o->registry_certificates, err);
@@ -239,7 +248,7 @@ int run_build(struct options *o, struct lerr **err)
 {
         /* libcurl and OpenSSL read their configuration while "/" is still ours */
         (void) curl_global_init(CURL_GLOBAL_DEFAULT);
-        ecr_creds_register();
+        cloud_creds_register();
         if (o->sandbox) {
                 _cleanup_(sandbox_freep) struct sandbox *sb =
                         sandbox_new(o->sandbox, o->kaniko_dir);

@@ -23,7 +23,7 @@
 #include "common/strv.h"
 #include "executor/cli-internal.h"
 #include "executor/dockerfile.h"
-#include "executor/ecr_creds.h"
+#include "executor/cloud_creds.h"
 #include "executor/oci_layout.h"
 #include "executor/options.h"
 #include "executor/planner.h"
@@ -427,7 +427,7 @@ int warmer_main(int argc, char **argv)
                         r = lerr_set(&err, EINVAL, "--cache-dir must not be empty");
                 else {
                         (void) curl_global_init(CURL_GLOBAL_DEFAULT);
-                        ecr_creds_register();
+                        cloud_creds_register();
                         r = warm_all(&w, &err);
                 }
         }

@@ -33,6 +33,7 @@ class FakeGCS:
         self.tokens = {}  # issued token -> who
         self.requests = []  # (method, path, who or None, status)
         self.jwt_problems = []
+        self.scope = SCOPE  # what the token endpoint requires of a JWT
         self.tmp = tempfile.mkdtemp(prefix="lading-fake-gcs-")
         fake = self
 
@@ -100,7 +101,7 @@ class FakeGCS:
             (header != want, f"header {header}"),
             (iss not in self.accounts, f"unknown iss {iss}"),
             (claims.get("aud") != self.token_uri, f"aud {claims.get('aud')}"),
-            (claims.get("scope") != SCOPE, f"scope {claims.get('scope')}"),
+            (claims.get("scope") != self.scope, f"scope {claims.get('scope')}"),
             (not isinstance(claims.get("iat"), int) or abs(claims["iat"] - now) > 300,
              f"iat {claims.get('iat')}"),
             (claims.get("exp") != (claims.get("iat") or 0) + 3600, f"exp {claims.get('exp')}"),

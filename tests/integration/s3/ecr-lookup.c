@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Test driver for test_ecr.py: looks up credentials for each host argument with creds_lookup()
- * over an empty config.json and the ECR provider registered, as the executor does, and
- * prints user, password and source (or the error line). A real ECR host cannot be reached
- * from a test, so the registry push itself is not part of this. */
+/* Test driver for test_ecr.py and gcs/test_gcr.py: looks up credentials for each host argument
+ * with creds_lookup() over an empty config.json and the cloud providers (ECR, Google)
+ * registered, as the executor does, and prints user, password and source (or the error line).
+ * A real ECR or Google registry host cannot be reached from a test, so the registry push
+ * itself is not part of this. */
 #include <curl/curl.h>
 #include <stdio.h>
 
 #include "common/err.h"
+#include "executor/cloud_creds.h"
 #include "executor/ecr_creds.h"
 #include "registry/creds.h"
 
@@ -17,7 +19,7 @@ int main(int argc, char **argv)
         int status = 0;
 
         (void) curl_global_init(CURL_GLOBAL_DEFAULT);
-        ecr_creds_register();
+        cloud_creds_register();
         if (creds_store_parse("{}", 2, "config.json", &s, &err) < 0)
                 return 2;
         for (int i = 1; i < argc; i++) {
