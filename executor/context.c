@@ -16,6 +16,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/parse.h"
+#include "executor/context_azure.h"
 #include "executor/context_gcs.h"
 #include "executor/context_s3.h"
 #include "executor/dockerfile.h"
@@ -60,6 +61,8 @@ static int context_from_url(const char *url, const char *dest, const char *kanik
                 r = context_s3_fetch(url, fd, CONTEXT_ARCHIVE_MAX_BYTES, err);
         } else if (startswith(url, "gs://")) {
                 r = context_gcs_fetch(url, fd, CONTEXT_ARCHIVE_MAX_BYTES, err);
+        } else if (azure_blob_url(url, NULL)) {
+                r = context_azure_fetch(url, fd, CONTEXT_ARCHIVE_MAX_BYTES, err);
         } else {
                 log_info("Downloading the build context from %s", url);
                 r = url_fetch(url, fd, &fo, &res, err);
