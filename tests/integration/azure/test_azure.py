@@ -13,19 +13,15 @@ import hmac
 import http.server
 import io
 import os
-import shutil
-import subprocess
 import sys
 import tarfile
 import threading
-import urllib.error
 import urllib.parse
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cache"))
 
-from cachelib import CacheTest, Result, Tap, clean_env  # noqa: E402
+from cachelib import build_remote, error_line, pushed, run_main  # noqa: E402
 
 ACCOUNT = "ladingtest"
 KEY = base64.b64encode(b"lading azure test key, 32 bytes!").decode()
@@ -114,32 +110,10 @@ class FakeAzure:
 
 
 def build(ct, fake, url, tag, key):
-    ct.builds += 1
-    sandbox = os.path.join(ct.work, f"sandbox{ct.builds}")
-    argv = [ct.executor, "--sandbox", sandbox, "--context", url, "--insecure", "--insecure-pull",
-            "--build-arg", f"BASE={ct.base}", "--destination", f"{ct.reg.host}/app/img:{tag}"]
-    env = {k: v for k, v in clean_env().items() if not k.startswith("AZURE_")}
-    env.update({"HOME": ct.home, "DOCKER_CONFIG": os.path.join(ct.home, ".docker"),
-                "http_proxy": fake.proxy, "NO_PROXY": "127.0.0.1,localhost"})
+    env = {"http_proxy": fake.proxy, "NO_PROXY": "127.0.0.1,localhost"}
     if key is not None:
         env["AZURE_STORAGE_ACCESS_KEY"] = key
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=240, env=env,
-                       stdin=subprocess.DEVNULL)
-    shutil.rmtree(sandbox, ignore_errors=True)
-    return Result(argv, p)
-
-
-def pushed(ct, tag):
-    try:
-        with urllib.request.urlopen(f"{ct.reg.url}/v2/app/img/manifests/{tag}", timeout=30):
-            return True
-    except urllib.error.HTTPError:
-        return False
-
-
-def error_line(res):
-    lines = [line for line in res.stderr.splitlines() if line.startswith("error: ")]
-    return lines[-1] if lines else ""
+    return build_remote(ct, url, tag, env, drop=("AZURE_",))
 
 
 def run(t, ct):
@@ -180,17 +154,7 @@ def run(t, ct):
 
 
 def main():
-    t = Tap()
-    if os.geteuid() != 0:
-        t.skip("the sandbox and umoci need root")
-    ct = CacheTest(sys.argv[1], "azure")
-    try:
-        run(t, ct)
-    except Exception as e:  # a tool failed: report it as a failed check
-        t.ok(False, f"azure: {type(e).__name__}", e)
-    finally:
-        ct.close()
-    return t.done()
+    return run_main("azure", run)
 
 
 if __name__ == "__main__":

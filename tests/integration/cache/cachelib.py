@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -278,3 +279,52 @@ class CacheTest:
 def run_step(name):
     """A RUN that tells the counter it ran (and fails the step if the counter is down)."""
     return f"wget -q -O /dev/null \"$COUNTER/{name}\""
+
+
+# -- remote build contexts (s3://, gs://, Azure Blob): the tests of tests/integration/{s3,gcs,azure}
+
+def build_remote(ct, context, tag, env, *flags, drop=()):
+    """A sandbox build of a remote context (it holds the Dockerfile) pushed as app/img:TAG, with
+    env over a clean environment that lacks the variables whose names start with drop."""
+    ct.builds += 1
+    sandbox = os.path.join(ct.work, f"sandbox{ct.builds}")
+    argv = [ct.executor, "--sandbox", sandbox, *(["--context", context] if context else []),
+            *flags, "--insecure", "--insecure-pull", "--build-arg", f"BASE={ct.base}",
+            "--destination", f"{ct.reg.host}/app/img:{tag}"]
+    full = {k: v for k, v in clean_env().items() if not k.startswith(tuple(drop))}
+    full.update({"HOME": ct.home, "DOCKER_CONFIG": os.path.join(ct.home, ".docker")})
+    full.update(env)
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=BUILD_TIMEOUT, env=full,
+                       stdin=subprocess.DEVNULL)
+    shutil.rmtree(sandbox, ignore_errors=True)
+    return Result(argv, p)
+
+
+def pushed(ct, tag):
+    """Whether app/img:TAG is in the test registry."""
+    try:
+        with urllib.request.urlopen(f"{ct.reg.url}/v2/app/img/manifests/{tag}", timeout=30):
+            return True
+    except urllib.error.HTTPError:
+        return False
+
+
+def error_line(res):
+    """The last "error: " line of a build's stderr, or None."""
+    lines = [line for line in res.stderr.splitlines() if line.startswith("error: ")]
+    return lines[-1] if lines else None
+
+
+def run_main(name, run):
+    """TAP around run(t, ct) with a CacheTest of the executor in argv[1]; returns the status."""
+    t = Tap()
+    if os.geteuid() != 0:
+        t.skip("the sandbox and umoci need root")
+    ct = CacheTest(sys.argv[1], name)
+    try:
+        run(t, ct)
+    except Exception as e:  # a tool failed: report it as a failed check
+        t.ok(False, f"{name}: {type(e).__name__}", e)
+    finally:
+        ct.close()
+    return t.done()

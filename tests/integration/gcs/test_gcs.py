@@ -13,14 +13,12 @@ import os
 import subprocess
 import sys
 import tarfile
-import urllib.error
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cache"))
 sys.path.insert(0, HERE)
 
-from cachelib import CacheTest, Result, Tap, clean_env  # noqa: E402
+from cachelib import build_remote, error_line, pushed, run_main  # noqa: E402
 from fake_gcs import FakeGCS  # noqa: E402
 
 SA = "builder@lading-test.iam.gserviceaccount.com"
@@ -67,30 +65,7 @@ def write_json(path, obj):
 
 
 def build(ct, context, tag, env, *flags):
-    ct.builds += 1
-    sandbox = os.path.join(ct.work, f"sandbox{ct.builds}")
-    argv = [ct.executor, "--sandbox", sandbox, *(["--context", context] if context else []),
-            *flags, "--insecure", "--insecure-pull", "--build-arg", f"BASE={ct.base}",
-            "--destination", f"{ct.reg.host}/app/img:{tag}"]
-    base_env = {k: v for k, v in clean_env().items() if not k.startswith(GOOGLE_VARS)}
-    base_env.update({"HOME": ct.home, "DOCKER_CONFIG": os.path.join(ct.home, ".docker")})
-    base_env.update(env)
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=240, env=base_env,
-                       stdin=subprocess.DEVNULL)
-    return Result(argv, p)
-
-
-def pushed(ct, tag):
-    try:
-        with urllib.request.urlopen(f"{ct.reg.url}/v2/app/img/manifests/{tag}", timeout=30):
-            return True
-    except urllib.error.HTTPError:
-        return False
-
-
-def error_line(res):
-    lines = [line for line in res.stderr.splitlines() if line.startswith("error: ")]
-    return lines[-1] if lines else None
+    return build_remote(ct, context, tag, env, *flags, drop=GOOGLE_VARS)
 
 
 def no_secrets(t, res, label, secrets):
@@ -210,17 +185,7 @@ def run(t, ct):
 
 
 def main():
-    t = Tap()
-    if os.geteuid() != 0:
-        t.skip("the sandbox and umoci need root")
-    ct = CacheTest(sys.argv[1], "gcs")
-    try:
-        run(t, ct)
-    except Exception as e:  # a tool failed: report it as a failed check
-        t.ok(False, f"gcs: {type(e).__name__}", e)
-    finally:
-        ct.close()
-    return t.done()
+    return run_main("gcs", run)
 
 
 if __name__ == "__main__":

@@ -12,18 +12,15 @@ import io
 import os
 import sys
 import tarfile
-import urllib.error
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cache"))
 sys.path.insert(0, HERE)
 
-from cachelib import CacheTest, Result, Tap, clean_env  # noqa: E402
+from cachelib import build_remote, error_line, pushed, run_main  # noqa: E402
 from fake_aws import FakeAWS, IMDS_ROLE, ROLE_ARN  # noqa: E402
 from fake_s3 import FakeS3  # noqa: E402
 
-import subprocess  # noqa: E402
 
 AK, SECRET, TOKEN = "AKIDLADINGTEST", "s3cr3t/LadingTestKey+xyz", "FwoGZXIvYXdzEXAMPLETOKEN"
 AK2, SECRET2 = "AKIDPROFILE", "profile/Secret+abc"
@@ -59,33 +56,10 @@ WANT_FILES = {"/app/hello.txt": "hello from s3\n", "/app/sub/deep.txt": "deep fi
 
 
 def build(ct, s3, context, tag, env):
-    ct.builds += 1
-    sandbox = os.path.join(ct.work, f"sandbox{ct.builds}")
-    argv = [ct.executor, "--sandbox", sandbox, "--context", context, "--insecure",
-            "--insecure-pull", "--build-arg", f"BASE={ct.base}",
-            "--destination", f"{ct.reg.host}/app/img:{tag}"]
-    base_env = {k: v for k, v in clean_env().items()
-                if not k.startswith("AWS_") and not k.startswith("S3_")}
-    base_env.update({"HOME": ct.home, "DOCKER_CONFIG": os.path.join(ct.home, ".docker"),
-                     "S3_ENDPOINT": s3.endpoint, "S3_FORCE_PATH_STYLE": "true",
-                     "AWS_EC2_METADATA_DISABLED": "true"})
-    base_env.update(env)
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=240, env=base_env,
-                       stdin=subprocess.DEVNULL)
-    return Result(argv, p)
-
-
-def pushed(ct, tag):
-    try:
-        with urllib.request.urlopen(f"{ct.reg.url}/v2/app/img/manifests/{tag}", timeout=30):
-            return True
-    except urllib.error.HTTPError:
-        return False
-
-
-def error_line(res):
-    lines = [line for line in res.stderr.splitlines() if line.startswith("error: ")]
-    return lines[-1] if lines else None
+    return build_remote(ct, context, tag, {"S3_ENDPOINT": s3.endpoint,
+                                           "S3_FORCE_PATH_STYLE": "true",
+                                           "AWS_EC2_METADATA_DISABLED": "true", **env},
+                        drop=("AWS_", "S3_"))
 
 
 def secret_file(ct, name, text):
@@ -261,17 +235,7 @@ def run(t, ct):
 
 
 def main():
-    t = Tap()
-    if os.geteuid() != 0:
-        t.skip("the sandbox and umoci need root")
-    ct = CacheTest(sys.argv[1], "s3")
-    try:
-        run(t, ct)
-    except Exception as e:  # a tool failed: report it as a failed check
-        t.ok(False, f"s3: {type(e).__name__}", e)
-    finally:
-        ct.close()
-    return t.done()
+    return run_main("s3", run)
 
 
 if __name__ == "__main__":
