@@ -99,8 +99,8 @@ void cli_print_help(FILE *out)
               "  KANIKO_REGISTRY_MIRROR            Added to the --registry-mirror list\n"
               "  KANIKO_REGISTRY_MAP               Added to the --registry-map list\n"
               "  GIT_USERNAME, GIT_PASSWORD        Basic auth of a git:// context (or GIT_TOKEN)\n"
-              "  LADING_GIT_PLAIN_HTTP             true: fetch a git:// context over http, not "
-              "https\n",
+              "  GIT_PULL_METHOD                   https (default) or http: how a git:// context "
+              "is fetched\n",
               out);
 }
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,7 +16,6 @@
 #include "common/err.h"
 #include "common/fs.h"
 #include "common/log.h"
-#include "common/parse.h"
 #include "executor/context_azure.h"
 #include "executor/context_gcs.h"
 #include "executor/context_s3.h"
@@ -87,20 +87,21 @@ static int context_from_tar(const char *path, const char *dest, struct lerr **er
         return unpack_archive_fd(fd, path, dest, err);
 }
 
-/* Kaniko's git context: https://HOST/PATH (plain http with LADING_GIT_PLAIN_HTTP=true, for
- * tests and trusted networks), credentials from GIT_USERNAME/GIT_PASSWORD or GIT_TOKEN as
- * Kaniko reads them, --git branch= when the URL names no ref. */
+/* Kaniko's git context: https://HOST/PATH, or http with GIT_PULL_METHOD=http as Kaniko has it
+ * (tests, trusted networks), credentials from GIT_USERNAME/GIT_PASSWORD or GIT_TOKEN as Kaniko
+ * reads them, --git branch= when the URL names no ref. */
 static int context_from_git(const struct options *o, const char *url, const char *dest,
                             const char *kaniko_dir, struct lerr **err)
 {
         _cleanup_(git_source_done) struct git_source s = {0};
-        const char *plain = getenv("LADING_GIT_PLAIN_HTTP");
-        bool plain_http = false;
-        if (plain && *plain && parse_bool(plain, &plain_http) < 0)
+        /* Kaniko falls back to https on any other value; a typo here would silently change
+         * nothing, so it is an error */
+        const char *method = getenv("GIT_PULL_METHOD");
+        bool plain_http = method && !strcasecmp(method, "http");
+        if (method && *method && !plain_http && strcasecmp(method, "https"))
                 return lerr_set(err, EINVAL,
-                                "invalid value '%s' in LADING_GIT_PLAIN_HTTP: expected true or "
-                                "false",
-                                plain);
+                                "invalid value '%s' in GIT_PULL_METHOD: expected https or http",
+                                method);
         int r = git_source_from_context(url, plain_http, &s, err);
         if (r < 0)
                 return r;

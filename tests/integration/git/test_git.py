@@ -72,7 +72,7 @@ def make_repo(root):
 
 def build(work, name, context, *flags, dockerfile=None, env_extra=None):
     out = os.path.join(work, "out-" + name)
-    env = dict(os.environ, LADING_GIT_PLAIN_HTTP="true", **(env_extra or {}))
+    env = {**os.environ, "GIT_PULL_METHOD": "http", **(env_extra or {})}
     cmd = [executor, "--sandbox", os.path.join(work, "sandbox-" + name), "--context", context,
            "--no-push", "--oci-layout-path", out, *flags]
     if dockerfile:
@@ -245,6 +245,10 @@ with tempfile.TemporaryDirectory(prefix="lading-git-") as work:
         p, _ = build(work, "corrupt", f"git://{host}/corrupt/repo.git")
         check(p.returncode == 1 and f"fetch {third} from '{srv.url}/corrupt/repo.git': packfile object "
               in p.stderr, "error: corrupted packfile", p.stderr)
+        p, _ = build(work, "pull-method", repo, env_extra={"GIT_PULL_METHOD": "ftp"})
+        check(p.returncode == 1 and p.stderr.endswith(
+              "error: invalid value 'ftp' in GIT_PULL_METHOD: expected https or http\n"),
+              "error: GIT_PULL_METHOD neither https nor http", p.stderr)
         with open(os.path.join(local, "Dockerfile"), "w") as f:
             f.write("FROM scratch\nADD git@github.com:o/r.git /src\n")
         p, _ = build(work, "ssh", local)
