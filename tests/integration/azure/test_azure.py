@@ -11,17 +11,15 @@ import base64
 import hashlib
 import hmac
 import http.server
-import io
 import os
 import sys
-import tarfile
 import threading
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cache"))
 
-from cachelib import build_remote, error_line, pushed, run_main  # noqa: E402
+from cachelib import build_remote, context_tgz, error_line, pushed, run_main  # noqa: E402
 
 ACCOUNT = "ladingtest"
 KEY = base64.b64encode(b"lading azure test key, 32 bytes!").decode()
@@ -31,17 +29,7 @@ FROM $BASE
 COPY hello.txt /app/hello.txt
 RUN cat /app/hello.txt > /out.txt
 """
-
-
-def context_tgz():
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w:gz") as tf:
-        for name, text in {"Dockerfile": DOCKERFILE, "hello.txt": "hello from azure\n"}.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size, info.mode, info.mtime = len(data), 0o644, 1700000000
-            tf.addfile(info, io.BytesIO(data))
-    return out.getvalue()
+CONTEXT_FILES = {"Dockerfile": DOCKERFILE, "hello.txt": "hello from azure\n"}
 
 
 def error_xml(code, message):
@@ -117,7 +105,7 @@ def build(ct, fake, url, tag, key):
 
 
 def run(t, ct):
-    tgz = context_tgz()
+    tgz = context_tgz(CONTEXT_FILES)
     fake = FakeAzure({"/ctx/build%20context.tar.gz": tgz, "/pub/c.tar.gz": tgz},
                      public=["/pub/c.tar.gz"])
     try:

@@ -5,12 +5,14 @@ which RUN steps really ran), and readers of the executor's cache log lines and o
 images (skopeo, never lading itself)."""
 
 import http.server
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import urllib.error
@@ -282,6 +284,18 @@ def run_step(name):
 
 
 # -- remote build contexts (s3://, gs://, Azure Blob): the tests of tests/integration/{s3,gcs,azure}
+
+def context_tgz(files):
+    """A build context as a tar.gz in memory: {relative path: text}, mode 0644, fixed mtime."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tf:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 1700000000
+            tf.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
 
 def build_remote(ct, context, tag, env, *flags, drop=()):
     """A sandbox build of a remote context (it holds the Dockerfile) pushed as app/img:TAG, with

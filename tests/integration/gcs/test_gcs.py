@@ -7,18 +7,16 @@ GCS with it, builds and pushes to a real registry; the image's files are read wi
 umoci. Errors give one line with the bucket, the object, the status and the server's message,
 and push nothing."""
 
-import io
 import json
 import os
 import subprocess
 import sys
-import tarfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cache"))
 sys.path.insert(0, HERE)
 
-from cachelib import build_remote, error_line, pushed, run_main  # noqa: E402
+from cachelib import build_remote, context_tgz, error_line, pushed, run_main  # noqa: E402
 from fake_gcs import FakeGCS  # noqa: E402
 
 SA = "builder@lading-test.iam.gserviceaccount.com"
@@ -29,22 +27,11 @@ COPY hello.txt /app/hello.txt
 COPY sub/ /app/sub/
 RUN mkdir -p /out && cat /app/hello.txt /app/sub/deep.txt > /out/joined.txt
 """
+CONTEXT_FILES = {"Dockerfile": DOCKERFILE, "hello.txt": "hello from gcs\n",
+                 "sub/deep.txt": "deep file\n"}
 WANT_FILES = {"/app/hello.txt": "hello from gcs\n", "/app/sub/deep.txt": "deep file\n",
               "/out/joined.txt": "hello from gcs\ndeep file\n"}
 GOOGLE_VARS = ("GOOGLE_", "GCE_", "CLOUDSDK_", "STORAGE_EMULATOR_HOST", "LADING_GCS_")
-
-
-def context_tgz():
-    files = {"Dockerfile": DOCKERFILE, "hello.txt": "hello from gcs\n",
-             "sub/deep.txt": "deep file\n"}
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w:gz") as tf:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size, info.mode, info.mtime = len(data), 0o644, 1700000000
-            tf.addfile(info, io.BytesIO(data))
-    return out.getvalue()
 
 
 def make_key(path):
@@ -167,7 +154,7 @@ def emulator(t, ct, gcs):
 
 
 def run(t, ct):
-    tgz = context_tgz()
+    tgz = context_tgz(CONTEXT_FILES)
     os.makedirs(os.path.join(ct.work, "keys"))
     pem, pub = make_key(os.path.join(ct.work, "keys", "sa.pem"))
     wrong_pem, _ = make_key(os.path.join(ct.work, "keys", "wrong.pem"))

@@ -8,16 +8,14 @@ with the bucket, the key, the status and S3's error code, and push nothing. Temp
 credentials come from a fake STS (web identity), ECS endpoint and IMDSv2 (fake_aws.py); the
 fake S3 checks them in the signature and the x-amz-security-token."""
 
-import io
 import os
 import sys
-import tarfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cache"))
 sys.path.insert(0, HERE)
 
-from cachelib import build_remote, error_line, pushed, run_main  # noqa: E402
+from cachelib import build_remote, context_tgz, error_line, pushed, run_main  # noqa: E402
 from fake_aws import FakeAWS, IMDS_ROLE, ROLE_ARN  # noqa: E402
 from fake_s3 import FakeS3  # noqa: E402
 
@@ -36,21 +34,8 @@ COPY hello.txt /app/hello.txt
 COPY sub/ /app/sub/
 RUN mkdir -p /out && cat /app/hello.txt /app/sub/deep.txt > /out/joined.txt
 """
-
-
-def context_tgz():
-    files = {"Dockerfile": DOCKERFILE, "hello.txt": "hello from s3\n",
-             "sub/deep.txt": "deep file\n"}
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w:gz") as tf:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size, info.mode, info.mtime = len(data), 0o644, 1700000000
-            tf.addfile(info, io.BytesIO(data))
-    return out.getvalue()
-
-
+CONTEXT_FILES = {"Dockerfile": DOCKERFILE, "hello.txt": "hello from s3\n",
+                 "sub/deep.txt": "deep file\n"}
 WANT_FILES = {"/app/hello.txt": "hello from s3\n", "/app/sub/deep.txt": "deep file\n",
               "/out/joined.txt": "hello from s3\ndeep file\n"}
 
@@ -162,7 +147,7 @@ def run_sources(t, ct, s3, aws):
 
 
 def run(t, ct):
-    tgz = context_tgz()
+    tgz = context_tgz(CONTEXT_FILES)
     users = {AK: (SECRET, TOKEN), AK2: (SECRET2, None)}
     for c in (STS_CREDS, ECS_CREDS, IMDS_CREDS):
         users[c[0]] = (c[1], c[2])
