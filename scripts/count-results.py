@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Sums meson test logs (*.json, one JSON object per line) and checks.txt in a results dir and
-prints the failures, then the final line "N passed, N failed". A skipped test counts as failed:
-a test that did not run proved nothing."""
+prints the failures (each with the end of its output, so that a CI log that keeps only its
+last lines still tells why), then the final line "N passed, N failed". A skipped test counts as
+failed: a test that did not run proved nothing."""
 import json
 import pathlib
 import sys
@@ -9,6 +10,7 @@ import sys
 results = pathlib.Path(sys.argv[1])
 passed = failed = 0
 failures = []
+excerpts = []
 for log in sorted(results.glob("*.json")):
     for line in log.read_text().splitlines():
         if not line.strip():
@@ -19,6 +21,9 @@ for log in sorted(results.glob("*.json")):
         else:
             failed += 1
             failures.append(f"{log.stem}: {t.get('name')} ({t.get('result')})")
+            tail = "\n".join(t.get(k) or "" for k in ("stdout", "stderr")).splitlines()[-30:]
+            excerpts.append(f"== end of the output of {log.stem}: {t.get('name')}\n"
+                            + "\n".join(tail))
 checks = results / "checks.txt"
 if checks.exists():
     for line in checks.read_text().splitlines():
@@ -28,6 +33,8 @@ if checks.exists():
         else:
             failed += 1
             failures.append(f"check: {name}")
+for e in excerpts:
+    print(e)
 for f in failures:
     print("FAILED", f)
 print(f"{passed} passed, {failed} failed")
