@@ -78,6 +78,7 @@ void cli_print_help(FILE *out)
         fputs("Usage:\n"
               "  executor [flags]\n"
               "  executor version\n"
+              "  executor completion bash|zsh|fish|powershell   (see completion --help)\n"
               "  executor warm --image IMAGE... [--cache-dir DIR]   (the warmer: see warm --help)\n"
               "\n"
               "Builds a container image from a Dockerfile, without a daemon, and pushes it to a\n"

@@ -53,8 +53,11 @@ struct cli_flag {
         const char *def;            /* default as --help shows it; NULL: none shown */
         const char *help;           /* one sentence or two, no final period */
         const char *const *choices; /* CLI_ENUM: the accepted values, NULL-terminated */
-        int min;                    /* CLI_INT: smallest accepted value */
-        int action;                 /* CLI_ACTION: the enum cli_action it selects */
+        /* CLI_STRING with a fixed set of values: what shell completion offers, NULL-terminated
+         * (the flag's handler is what accepts them; a unit test checks that it does) */
+        const char *const *suggest;
+        int min;    /* CLI_INT: smallest accepted value */
+        int action; /* CLI_ACTION: the enum cli_action it selects */
         /* Parses value (NULL for a bare boolean) into o. NULL: the generic one of the type. */
         int (*set)(const struct cli_flag *f, struct options *o, const char *value,
                    struct lerr **err);

@@ -31,6 +31,9 @@ struct parser {
         /* the previous argument was a boolean flag without "=value" */
         const struct cli_flag *bare_bool;
         bool help, version, help_command;
+        /* index in argv of the first argument after 'completion'; 0: not that command */
+        int completion_at;
+        bool help_completion; /* "help completion" */
         char **warnings;
 };
 
@@ -171,12 +174,20 @@ static int positional(struct parser *p, const char *arg, bool after_dashes, bool
                         p->help = p->help_command = true;
                         return 0;
                 }
-                if (streq(arg, "completion"))
-                        return lerr_set(err, ENOSYS, "the 'completion' command " NOT_BUILT);
+                if (streq(arg, "completion")) {
+                        /* the rest belongs to the command (cli-completion.c) */
+                        p->completion_at = p->next;
+                        p->next = p->argc;
+                        return 0;
+                }
         }
         /* cobra's "help [command]" */
         if (!after_dashes && p->help_command && (streq(arg, "version") || streq(arg, "help")))
                 return 0;
+        if (!after_dashes && p->help_command && streq(arg, "completion")) {
+                p->help_completion = true;
+                return 0;
+        }
         if (p->bare_bool && parse_bool(arg, &b) == 0)
                 return lerr_set(err, EINVAL,
                                 "unexpected argument '%s' (a boolean flag takes its value after "
@@ -473,20 +484,34 @@ int cli_parse(int argc, char *const *argv, struct options *o, struct cli_result 
 
         parser_init(&p, argc, argv, o);
         r = parse_args(&p, err);
-        if (r >= 0 && !p.help && !p.version) {
+        if (r >= 0 && !p.help && !p.version && !p.completion_at) {
                 r = check_options(&p, err);
                 if (r >= 0)
                         r = check_built(&p, err);
         }
         if (r < 0)
                 return r;
+        static char *const completion_help[] = {"--help", NULL};
+
+        if (p.help && p.help_completion) {
+                p.help = false;
+                p.completion_at = argc;
+        }
         *ret = (struct cli_result){
-                .action = p.help          ? CLI_ACTION_HELP
-                          : p.version     ? CLI_ACTION_VERSION
-                          : o->print_plan ? CLI_ACTION_PRINT_PLAN
-                                          : CLI_ACTION_BUILD,
+                .action = p.help            ? CLI_ACTION_HELP
+                          : p.version       ? CLI_ACTION_VERSION
+                          : p.completion_at ? CLI_ACTION_COMPLETION
+                          : o->print_plan   ? CLI_ACTION_PRINT_PLAN
+                                            : CLI_ACTION_BUILD,
                 .warnings = TAKE_PTR(p.warnings),
         };
+        if (p.help_completion) {
+                ret->completion_argc = 1;
+                ret->completion_argv = completion_help;
+        } else if (p.completion_at) {
+                ret->completion_argc = argc - p.completion_at;
+                ret->completion_argv = argv + p.completion_at;
+        }
         return 0;
 }
 

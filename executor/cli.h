@@ -15,12 +15,16 @@ enum cli_action {
         CLI_ACTION_PRINT_PLAN, /* --print-plan: print the plan as JSON, build nothing */
         CLI_ACTION_HELP,       /* --help, -h or the 'help' command */
         CLI_ACTION_VERSION,    /* --version or the 'version' command */
+        CLI_ACTION_COMPLETION, /* the 'completion' command */
 };
 
 struct cli_result {
         enum cli_action action;
         /* Notes for the user (deprecated flag names) to log once logging is set up. Owned. */
         char **warnings;
+        /* CLI_ACTION_COMPLETION: the arguments after 'completion' (in argv, not owned) */
+        int completion_argc;
+        char *const *completion_argv;
 };
 
 /* Parses argv[1..argc-1] into o, which must come from options_init(), then applies
@@ -41,3 +45,6 @@ void cli_result_done(struct cli_result *r);
 void cli_print_help(FILE *out);
 /* --version: "lading executor VERSION (COMMIT)". */
 void cli_print_version(FILE *out);
+/* The 'completion' command with the arguments after it ("bash", "--no-descriptions", ...):
+ * prints the script for that shell, or the command's help. Errors are usage errors. */
+int cli_completion(int argc, char *const *argv, FILE *out, struct lerr **err) WUR;

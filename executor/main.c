@@ -50,6 +50,12 @@ static int run(struct options *o, const struct cli_result *res, struct lerr **er
         case CLI_ACTION_VERSION:
                 cli_print_version(stdout);
                 return flush_stdout(err);
+        case CLI_ACTION_COMPLETION: {
+                int r = cli_completion(res->completion_argc, res->completion_argv, stdout, err);
+                if (r < 0)
+                        return r;
+                return flush_stdout(err);
+        }
         case CLI_ACTION_PRINT_PLAN: {
                 int r = plan_print(o, stdout, err);
                 if (r < 0)

@@ -18,7 +18,8 @@ packages=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev clang-format
           libcurl4-openssl-dev libarchive-dev zlib1g-dev libssl-dev libcjson-dev libzstd-dev
           valgrind docker-registry skopeo umoci buildah busybox-static musl-tools python3
           openssl git ca-certificates file tar gzip zstd util-linux iproute2 dpkg-dev
-          make perl binutils linux-libc-dev xz-utils bzip2 patch python3-yaml mmdebstrap)
+          make perl binutils linux-libc-dev xz-utils bzip2 patch python3-yaml mmdebstrap
+          zsh fish)
 
 install_packages() {
         [ "${SKIP_APT:-0}" = 1 ] && return 0

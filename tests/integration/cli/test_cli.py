@@ -164,7 +164,8 @@ errors = [
     (["--no-push", "--sandbox", "/tmp/root", "-c", "/nonexistent-lading-ctx"], {},
      "--sandbox: make host path '/nonexistent-lading-ctx' visible in the sandbox: No such file "
      "or directory"),
-    (["completion", "bash"], {}, f"the 'completion' command {NOT_BUILT}"),
+    (["completion", "tcsh"], {}, "unknown shell 'tcsh' for 'executor completion': bash, zsh, "
+     "fish or powershell"),
     (["verison"], {}, "unexpected argument 'verison' (did you mean version?)"),
 ]
 for args, env, want in errors:

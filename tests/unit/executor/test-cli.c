@@ -434,8 +434,16 @@ static void test_dashes_and_commands(void)
         is_int(PARSE("--help", "--destinaton=x"), -EINVAL, "--help does not hide a bad flag");
         is_int(PARSE("version", "extra"), -EINVAL, "version takes no argument");
         is_str(msg(), "unexpected argument 'extra'", "version extra: message");
-        is_int(PARSE("completion", "bash"), -ENOSYS, "completion");
-        is_str(msg(), "the 'completion' command" NOT_BUILT, "completion: message");
+        is_int(PARSE("completion", "bash", "--no-descriptions"), 0, "completion");
+        is_int(res.action, CLI_ACTION_COMPLETION, "completion: action");
+        is_int(res.completion_argc, 2, "completion: its arguments");
+        is_str(res.completion_argv[0], "bash", "completion: the shell");
+        is_int(PARSE("--cache", "completion", "--what"), 0,
+               "completion: flags before it parse, no checks, the rest is the command's");
+        is_int(res.completion_argc, 1, "completion --what: one argument");
+        is_int(PARSE("help", "completion"), 0, "help completion");
+        is_int(res.action, CLI_ACTION_COMPLETION, "help completion: action");
+        is_str(res.completion_argv[0], "--help", "help completion: the command's --help");
         is_int(PARSE("verison"), -EINVAL, "mistyped command");
         is_str(msg(), "unexpected argument 'verison' (did you mean version?)",
                "mistyped command: message");
@@ -822,6 +830,74 @@ static void test_help_and_version(void)
         is_str(v, want, "--version text");
 }
 
+/* The scripts' behaviour is tested in the shells (tests/integration/cli/test_completion.py);
+ * here: what each carries, and the command's errors, under valgrind and the sanitizers. */
+static char *completion(const char *const *args, int argc, int *ret)
+{
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        lerr_free(err);
+        err = NULL;
+        *ret = cli_completion(argc, (char *const *) args, f, &err);
+        fclose(f);
+        return text;
+}
+
+static void test_completion(void)
+{
+        int r;
+        _cleanup_free_ char *fish = completion((const char *const[]){"fish"}, 1, &r);
+        is_int(r, 0, "completion fish");
+        ok(strstr(fish, "\ncomplete -c executor -l snapshot-mode -x -a 'full redo time' -d 'What "
+                        "marks a file as changed: full (content and metadata), redo (metadata "
+                        "and size) or time (modification time only)'\n") != NULL,
+           "fish: --snapshot-mode with its values and description");
+        ok(strstr(fish, "\ncomplete -c executor -l dockerfile -s f -r -F -d 'Dockerfile to "
+                        "build: tried as given, then under the context, or an http(s):// URL'\n"),
+           "fish: -f/--dockerfile completes files");
+        ok(!strstr(fish, "whitelist"), "fish: no deprecated alias");
+        for (size_t i = 0; i < cli_flags_count; i++) {
+                const struct cli_flag *fl = &cli_flags[i];
+                _cleanup_free_ char *needle = xasprintf("complete -c executor -l %s ", fl->name);
+                _cleanup_free_ char *bare = xasprintf("complete -c executor -l %s\n", fl->name);
+                bool shown = strstr(fish, needle) || strstr(fish, bare);
+                bool offered = !fl->alias_of && fl->group != CLI_GROUP_DEPRECATED &&
+                               fl->group != CLI_GROUP_HIDDEN;
+                ok(shown == offered, "fish: --%s %s", fl->name,
+                   offered ? "offered" : "not offered");
+        }
+        _cleanup_free_ char *zsh =
+                completion((const char *const[]){"--no-descriptions", "zsh"}, 2, &r);
+        is_int(r, 0, "completion --no-descriptions zsh");
+        ok(strstr(zsh, "\t'--snapshot-mode=:MODE:(full redo time)' \\\n") != NULL,
+           "zsh: --snapshot-mode spec without description");
+        ok(strstr(zsh, "\t'*'{-d+,--destination=}':IMAGE: ' \\\n") != NULL,
+           "zsh: repeatable -d/--destination");
+        _cleanup_free_ char *bash = completion((const char *const[]){"bash"}, 1, &r);
+        ok(r == 0 && strstr(bash, "complete -o default -F _lading_executor executor "
+                                  "/kaniko/executor\n"),
+           "bash: registered for executor and /kaniko/executor");
+        _cleanup_free_ char *ps = completion((const char *const[]){"powershell"}, 1, &r);
+        ok(r == 0 && strstr(ps, "@('--compression', 'Layer compression: gzip or zstd', "
+                                "'gzip zstd')\n"),
+           "powershell: --compression");
+        _cleanup_free_ char *help = completion((const char *const[]){NULL}, 0, &r);
+        ok(r == 0 && startswith(help, "Usage:\n  executor completion SHELL"),
+           "no shell: the command's help");
+        _cleanup_free_ char *bad = completion((const char *const[]){"csh"}, 1, &r);
+        is_int(r, -EINVAL, "unknown shell");
+        is_str(msg(),
+               "unknown shell 'csh' for 'executor completion': bash, zsh, fish or "
+               "powershell",
+               "unknown shell: message");
+        _cleanup_free_ char *two = completion((const char *const[]){"bash", "zsh"}, 2, &r);
+        is_str(msg(), "unexpected argument 'zsh' for 'executor completion' (one shell only)",
+               "two shells: message");
+        ok(streq(bad, "") && streq(two, ""), "nothing printed on an error");
+}
+
 int main(void)
 {
         unsetenv("KANIKO_DIR");
@@ -842,6 +918,7 @@ int main(void)
         test_checks();
         test_suggestions();
         test_help_and_version();
+        test_completion();
 
         reset();
         options_done(&o);
