@@ -25,7 +25,7 @@ T = Tap()
 ZSH_DRIVER = r"""
 zmodload zsh/zpty
 zpty z zsh -f -i
-zpty -w z 'PROMPT=; RPROMPT=; autoload -Uz compinit; compinit -u -D -d /dev/null'
+zpty -w z 'PROMPT=; RPROMPT=; autoload -Uz compinit; compinit -u -D'
 zpty -w z "source ${(q)1}; __capfile=${(q)3}"
 zpty -w z 'compadd () {
   if [[ ${@[(I)-[OAD]*]} -gt 0 ]]; then builtin compadd "$@"; return; fi
