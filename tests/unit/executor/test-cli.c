@@ -714,8 +714,9 @@ static void test_checks(void)
         is_int(PARSE("--whitelist-var-run=false", "--no-push"), 0, "--whitelist-var-run");
         is_int(PARSE("-d", "reg/app"), 0, "--destination");
         is_int(PARSE("--sandbox", "/tmp/r", "--no-push"), 0, "--sandbox");
-        ERR(-ENOSYS, "--azure-container-registry-config" NOT_BUILT,
-            "--azure-container-registry-config=/x");
+        is_int(PARSE("--azure-container-registry-config=/x", "--no-push"), 0,
+               "--azure-container-registry-config is built");
+        is_field("azure-container-registry-config", "/x", "the config file's path is kept");
 }
 
 static void test_suggestions(void)
