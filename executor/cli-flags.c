@@ -563,9 +563,11 @@ const struct cli_flag cli_flags[] = {
         {.name = "azure-container-registry-config",
          .type = CLI_STRING,
          .group = CLI_GROUP_HIDDEN,
+         .attrs = B,
          .offset = OFF(azure_container_registry_config),
          .metavar = "PATH",
-         .help = "Azure container registry configuration file"},
+         .help = "Azure container registry configuration file (azure.json: its client secret "
+                 "or managed identity gives the credentials of *.azurecr.io registries)"},
 };
 
 #undef B

@@ -82,9 +82,16 @@ void cli_print_help(FILE *out)
               "  executor warm --image IMAGE... [--cache-dir DIR]   (the warmer: see warm --help)\n"
               "\n"
               "Builds a container image from a Dockerfile, without a daemon, and pushes it to a\n"
-              "registry. Takes the flags of Kaniko's executor; those marked [not implemented yet]\n"
-              "fail when given a value other than their default.\n",
+              "registry. Takes the flags of Kaniko's executor.\n",
               out);
+        for (size_t i = 0; i < cli_flags_count; i++)
+                if (!(cli_flags[i].attrs & CLI_BUILT) && !cli_flags[i].alias_of &&
+                    cli_flags[i].group != CLI_GROUP_HIDDEN) {
+                        fputs("Those marked [not implemented yet] fail when given a value other "
+                              "than their default.\n",
+                              out);
+                        break;
+                }
         for (int g = 0; g < CLI_GROUP_COUNT; g++) {
                 if (!cli_group_titles[g])
                         continue;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The registry credentials Kaniko has built in beyond config.json: Amazon ECR (ecr_creds.h)
- * and Google's registries (gcr_creds.h), one provider for registry/creds.h. */
+/* The registry credentials Kaniko has built in beyond config.json: Amazon ECR (ecr_creds.h),
+ * Google's registries (gcr_creds.h) and Azure Container Registry (acr_creds.h), one provider for
+ * registry/creds.h. */
 #pragma once
 
 struct creds;

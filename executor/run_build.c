@@ -15,6 +15,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/strv.h"
+#include "executor/acr_creds.h"
 #include "executor/build.h"
 #include "executor/container_check.h"
 #include "executor/cloud_creds.h"
@@ -205,6 +206,25 @@ static int map_gcs_files(struct sandbox *sb, struct lerr **err)
         return map_env_file(sb, "GOOGLE_APPLICATION_CREDENTIALS", adc, err);
 }
 
+static bool is_acr(const char *host)
+{
+        return acr_host_match(host, NULL);
+}
+
+/* The files ACR credentials read (acr_creds.h): the --azure-container-registry-config file,
+ * mapped whenever given (a base image on ACR is found only later, in the Dockerfile), and the
+ * workload identity token. A config file that does not exist stays as given: reading it
+ * fails later with its name. */
+static int map_azure_files(struct sandbox *sb, struct options *o, struct lerr **err)
+{
+        int r = 0;
+        if (exists(o->azure_container_registry_config))
+                r = map_field(sb, &o->azure_container_registry_config, SANDBOX_PATH_RO, err);
+        if (r >= 0)
+                r = map_env_file(sb, "AZURE_FEDERATED_TOKEN_FILE", NULL, err);
+        return r;
+}
+
 static int map_paths(struct sandbox *sb, struct options *o, struct lerr **err)
 {
         int r = 0;
@@ -226,6 +246,8 @@ static int map_paths(struct sandbox *sb, struct options *o, struct lerr **err)
                 r = map_aws_files(sb, err);
         if (r >= 0 && ((ctx && startswith(ctx, "gs://")) || names_registry(o, gcr_host_match)))
                 r = map_gcs_files(sb, err);
+        if (r >= 0 && (o->azure_container_registry_config || names_registry(o, is_acr)))
+                r = map_azure_files(sb, o, err);
         if (r >= 0)
                 r = map_kv_paths(sb, o->registry_certificates, err);
         if (r >= 0)
@@ -268,6 +290,7 @@ int run_build(struct options *o, struct lerr **err)
                 if (r < 0)
                         return r;
         }
+        acr_creds_set_config(o->azure_container_registry_config);
         int r = build_run(o, err);
         (void) pid1_reap();
         return r < 0 ? r : 0;

@@ -722,8 +722,9 @@ static void test_checks(void)
         is_int(PARSE("--whitelist-var-run=false", "--no-push"), 0, "--whitelist-var-run");
         is_int(PARSE("-d", "reg/app"), 0, "--destination");
         is_int(PARSE("--sandbox", "/tmp/r", "--no-push"), 0, "--sandbox");
-        ERR(-ENOSYS, "--azure-container-registry-config" NOT_BUILT,
-            "--azure-container-registry-config=/x");
+        is_int(PARSE("--azure-container-registry-config=/x", "--no-push"), 0,
+               "--azure-container-registry-config is built");
+        is_field("azure-container-registry-config", "/x", "the config file's path is kept");
 }
 
 static void test_suggestions(void)
@@ -803,7 +804,8 @@ static void test_help_and_version(void)
         size_t marks = 0;
         for (const char *p = text; (p = strstr(p, "[not implemented yet]")); p++)
                 marks++;
-        is_int(marks, not_built + 1, "one mark per flag not built, plus the explanation");
+        is_int(marks, not_built ? not_built + 1 : 0,
+               "one mark per flag not built, plus the explanation if there is one");
         for (int g = 0; g < CLI_GROUP_COUNT; g++)
                 if (cli_group_titles[g]) {
                         _cleanup_free_ char *t = xasprintf("\n%s:\n", cli_group_titles[g]);
