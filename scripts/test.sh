@@ -150,4 +150,13 @@ else
         record banned-functions PASS
 fi
 
+# Tests run as root next to the machine's own /dev: one that replaced /dev/null (a tool writing
+# a dump file there did, once) breaks every later program that writes to it.
+if [ -c /dev/null ]; then
+        record host-dev-null-intact PASS
+else
+        ls -l /dev/null
+        record host-dev-null-intact FAIL
+fi
+
 python3 scripts/count-results.py "$results"
