@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <openssl/crypto.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +15,9 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/macros.h"
+#include "common/secret.h"
 #include "executor/azure_aad.h"
+#include "executor/creds_cache.h"
 #include "executor/s3_sign.h"
 #include "registry/creds.h"
 
@@ -31,21 +32,6 @@ static const struct {
 };
 
 static char *config_path;
-
-static void cleanse_freep(char **p)
-{
-        if (*p)
-                OPENSSL_cleanse(*p, strlen(*p));
-        free(*p);
-}
-#define _cleanup_cleanse_ _cleanup_(cleanse_freep)
-
-static void buf_cleanse_done(struct buf *b)
-{
-        if (b->data)
-                OPENSSL_cleanse(b->data, b->alloc);
-        buf_done(b);
-}
 
 bool acr_host_match(const char *host, enum azure_cloud *ret_cloud)
 {
@@ -65,7 +51,7 @@ bool acr_host_match(const char *host, enum azure_cloud *ret_cloud)
 
 static void form_add(struct buf *b, const char *name, const char *value)
 {
-        _cleanup_cleanse_ char *v = s3_uri_encode(value, true);
+        _cleanup_secret_ char *v = s3_uri_encode(value, true);
         if (buf_printf(b, "%s%s=%s", b->len ? "&" : "", name, v) < 0)
                 oom();
 }
@@ -119,8 +105,8 @@ static int exchange(const char *registry, const struct azure_token *t, char **re
         _cleanup_free_ char *url = base && *base
                                            ? xasprintf("%s/oauth2/exchange", base)
                                            : xasprintf("https://%s/oauth2/exchange", registry);
-        _cleanup_cleanse_ char *form = acr_exchange_form(registry, t->tenant, t->access_token);
-        _cleanup_(buf_cleanse_done) struct buf resp = BUF_INIT(AZURE_RESPONSE_MAX);
+        _cleanup_secret_ char *form = acr_exchange_form(registry, t->tenant, t->access_token);
+        _cleanup_(secret_buf_done) struct buf resp = BUF_INIT(AZURE_RESPONSE_MAX);
         long status = 0;
         log_debug("ACR: exchanging an Azure AD token (%s) for a refresh token at %s", t->source,
                   url);
@@ -137,61 +123,23 @@ static int exchange(const char *registry, const struct azure_token *t, char **re
         return 0;
 }
 
-struct cache_entry {
-        struct cache_entry *next;
-        char *domain;
-        struct creds *creds;
-};
-
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct cache_entry *cache;
-
-static struct creds *cache_get(const char *domain)
-{
-        struct creds *c = NULL;
-        (void) pthread_mutex_lock(&cache_lock);
-        for (struct cache_entry *e = cache; e && !c; e = e->next)
-                if (streq(e->domain, domain))
-                        c = creds_dup(e->creds);
-        (void) pthread_mutex_unlock(&cache_lock);
-        return c;
-}
-
-static void cache_put(const char *domain, const struct creds *c)
-{
-        struct cache_entry *e = xcalloc(1, sizeof(*e));
-        e->domain = xstrdup(domain);
-        e->creds = creds_dup(c);
-        (void) pthread_mutex_lock(&cache_lock);
-        e->next = cache;
-        cache = e;
-        (void) pthread_mutex_unlock(&cache_lock);
-}
+static struct creds_cache cache = CREDS_CACHE_INIT;
 
 void acr_creds_cache_clear(void)
 {
-        (void) pthread_mutex_lock(&cache_lock);
-        struct cache_entry *e = TAKE_PTR(cache);
-        (void) pthread_mutex_unlock(&cache_lock);
-        while (e) {
-                struct cache_entry *next = e->next;
-                creds_free(e->creds);
-                free(e->domain);
-                free(e);
-                e = next;
-        }
+        creds_cache_clear(&cache);
 }
 
 int acr_creds_provider(const char *domain, struct creds **ret, struct lerr **err)
 {
         _cleanup_(azure_token_done) struct azure_token t = {0};
-        _cleanup_cleanse_ char *refresh = NULL;
+        _cleanup_secret_ char *refresh = NULL;
         enum azure_cloud cloud = AZURE_CLOUD_PUBLIC;
         struct creds *cr = NULL;
 
         if (!acr_host_match(domain, &cloud))
                 return 0;
-        if ((cr = cache_get(domain))) {
+        if ((cr = creds_cache_get(&cache, domain))) {
                 *ret = cr;
                 return 1;
         }
@@ -212,7 +160,7 @@ int acr_creds_provider(const char *domain, struct creds **ret, struct lerr **err
         cr->source = xasprintf("credentials for '%s' from the ACR token exchange (Azure AD token: "
                                "%s)",
                                domain, t.source);
-        cache_put(domain, cr);
+        creds_cache_put(&cache, domain, cr);
         *ret = cr;
         return 1;
 }

@@ -7,7 +7,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +17,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/macros.h"
+#include "common/secret.h"
 #include "executor/context_gcs.h"
 #include "executor/s3_sign.h"
 
@@ -27,24 +27,9 @@ static const char *env(const char *name)
         return v && *v ? v : NULL;
 }
 
-static void cleanse_freep(char **p)
-{
-        if (*p)
-                OPENSSL_cleanse(*p, strlen(*p));
-        free(*p);
-}
-#define _cleanup_cleanse_ _cleanup_(cleanse_freep)
-
-static void buf_cleanse_done(struct buf *b)
-{
-        if (b->data)
-                OPENSSL_cleanse(b->data, b->alloc);
-        buf_done(b);
-}
-
 void azure_token_done(struct azure_token *t)
 {
-        cleanse_freep(&t->access_token);
+        secret_freep(&t->access_token);
         free(t->tenant);
         free(t->source);
         *t = (struct azure_token){0};
@@ -61,7 +46,7 @@ char *azure_token_url(const char *authority, const char *tenant)
 
 static void form_add(struct buf *b, const char *name, const char *value)
 {
-        _cleanup_cleanse_ char *v = s3_uri_encode(value, true);
+        _cleanup_secret_ char *v = s3_uri_encode(value, true);
         if (buf_printf(b, "%s%s=%s", b->len ? "&" : "", name, v) < 0)
                 oom();
 }
@@ -204,7 +189,7 @@ int azure_http(const char *url, const char *form, const char *header, struct buf
 static int request_token(const char *what, const char *url, const char *form, const char *header,
                          char **ret_token, struct lerr **err)
 {
-        _cleanup_(buf_cleanse_done) struct buf resp = BUF_INIT(AZURE_RESPONSE_MAX);
+        _cleanup_(secret_buf_done) struct buf resp = BUF_INIT(AZURE_RESPONSE_MAX);
         long status = 0;
         int r = azure_http(url, form, header, &resp, &status, err);
         if (r >= 0 && status != 200) {
@@ -229,7 +214,7 @@ static int with_secret(const char *tenant, const char *client_id, const char *se
                        struct lerr **err)
 {
         _cleanup_free_ char *url = azure_token_url(authority(cloud), tenant);
-        _cleanup_cleanse_ char *form =
+        _cleanup_secret_ char *form =
                 azure_form_client_secret(client_id, secret, azure_cloud_scope(cloud));
         _cleanup_free_ char *what = xasprintf("client secret of '%s' from %s", client_id, where);
         log_debug("Azure AD: client credentials of '%s' (tenant '%s') at %s", client_id, tenant,
@@ -264,7 +249,7 @@ static int with_managed_identity(const struct azure_config *c, const char *path,
 /* The file's token without trailing white space (the kubelet writes none, editors do). */
 static int read_assertion(const char *path, char **ret, struct lerr **err)
 {
-        _cleanup_(buf_cleanse_done) struct buf b = BUF_INIT(AZURE_ASSERTION_MAX);
+        _cleanup_(secret_buf_done) struct buf b = BUF_INIT(AZURE_ASSERTION_MAX);
         int r = fs_read_file_at(AT_FDCWD, path, &b);
         if (r == -E2BIG)
                 return lerr_set(err, E2BIG,
@@ -286,7 +271,7 @@ static int with_workload_identity(const char *file, const char *tenant, const ch
                                   enum azure_cloud cloud, struct azure_token *ret,
                                   struct lerr **err)
 {
-        _cleanup_cleanse_ char *assertion = NULL, *form = NULL;
+        _cleanup_secret_ char *assertion = NULL, *form = NULL;
         int r = read_assertion(file, &assertion, err);
         if (r < 0)
                 return r;

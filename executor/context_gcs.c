@@ -23,17 +23,10 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/macros.h"
+#include "common/secret.h"
 #include "executor/url_fetch.h"
 
 #define GCS_BUCKET_MAX 222 /* GCS's limit for dotted names */
-
-static void cleanse_freep(char **p)
-{
-        if (*p)
-                OPENSSL_cleanse(*p, strlen(*p));
-        free(*p);
-}
-#define _cleanup_cleanse_ _cleanup_(cleanse_freep)
 
 static const char *env(const char *name)
 {
@@ -166,7 +159,7 @@ void gcs_credentials_done(struct gcs_credentials *c)
         char **fields[] = {&c->client_email,  &c->private_key,   &c->client_id,
                            &c->client_secret, &c->refresh_token, &c->token_uri};
         for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
-                cleanse_freep(fields[i]);
+                secret_freep(fields[i]);
                 *fields[i] = NULL;
         }
         c->type = 0;
@@ -401,7 +394,7 @@ static int token_from_credentials(const struct gcs_credentials *c, const char *s
         struct buf form = BUF_INIT(SIZE_MAX);
         int r = 0;
         if (c->type == GCS_CRED_SERVICE_ACCOUNT) {
-                _cleanup_cleanse_ char *jwt = NULL;
+                _cleanup_secret_ char *jwt = NULL;
                 r = gcp_jwt_build(c, scope, (int64_t) time(NULL), &jwt, err);
                 if (r < 0)
                         return r;
@@ -413,7 +406,7 @@ static int token_from_credentials(const struct gcs_credentials *c, const char *s
                 form_add(&form, "refresh_token", c->refresh_token);
                 form_add(&form, "grant_type", "refresh_token");
         }
-        _cleanup_cleanse_ char *body = buf_steal(&form);
+        _cleanup_secret_ char *body = buf_steal(&form);
         return token_exchange(c->token_uri, body, ret_token, err);
 }
 
@@ -533,7 +526,7 @@ static int storage_base(const char **ret_source, char **ret_base, struct lerr **
 int context_gcs_fetch(const char *url, int out_fd, uint64_t max_bytes, struct lerr **err)
 {
         _cleanup_free_ char *bucket = NULL, *object = NULL, *base = NULL, *http_url = NULL;
-        _cleanup_cleanse_ char *token = NULL, *auth = NULL;
+        _cleanup_secret_ char *token = NULL, *auth = NULL;
         _cleanup_(buf_done) struct buf body = BUF_INIT(GCS_ERROR_MAX_BYTES);
         const char *source = NULL;
         long status = 0;

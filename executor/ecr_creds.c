@@ -5,12 +5,10 @@
 #include "executor/ecr_creds.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <openssl/crypto.h>
 
 #include "common/alloc.h"
 #include "common/buf.h"
@@ -18,9 +16,11 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/macros.h"
+#include "common/secret.h"
 #include "common/strv.h"
 #include "executor/aws_creds.h"
 #include "executor/context_s3.h"
+#include "executor/creds_cache.h"
 #include "executor/s3_sign.h"
 #include "registry/base64.h"
 #include "registry/creds.h"
@@ -70,35 +70,10 @@ int ecr_host_parse(const char *host, char **ret_region, char **ret_api_url)
         return 1;
 }
 
-static void str_cleanse_free(char **s)
-{
-        if (*s)
-                OPENSSL_cleanse(*s, strlen(*s));
-        free(*s);
-}
-
-static void json_cleanse_freep(cJSON **j)
-{
-        /* the token is the only secret; wipe every string value before freeing */
-        cJSON *stack[64];
-        size_t n = 0;
-        if (*j)
-                stack[n++] = *j;
-        while (n) {
-                cJSON *it = stack[--n];
-                if (cJSON_IsString(it) && it->valuestring)
-                        OPENSSL_cleanse(it->valuestring, strlen(it->valuestring));
-                for (cJSON *c = it->child; c; c = c->next)
-                        if (n < ARRAY_SIZE(stack))
-                                stack[n++] = c;
-        }
-        cJSON_Delete(*j);
-}
-
 static int token_field(const char *body, size_t len, const char **ret, cJSON **ret_json,
                        struct lerr **err)
 {
-        _cleanup_(json_cleanse_freep) cJSON *j = NULL;
+        _cleanup_(secret_json_freep) cJSON *j = NULL;
         const cJSON *data = NULL, *first;
         const char *token = NULL;
         int r = json_parse(body, len, ECR_RESPONSE_MAX, "GetAuthorizationToken response", &j, err);
@@ -123,8 +98,8 @@ static int token_field(const char *body, size_t len, const char **ret, cJSON **r
 int ecr_token_parse(const char *body, size_t len, char **ret_user, char **ret_password,
                     struct lerr **err)
 {
-        _cleanup_(json_cleanse_freep) cJSON *j = NULL;
-        _cleanup_(str_cleanse_free) char *decoded = NULL;
+        _cleanup_(secret_json_freep) cJSON *j = NULL;
+        _cleanup_secret_ char *decoded = NULL;
         const char *token = NULL;
         size_t n = 0;
         int r = token_field(body, len, &token, &j, err);
@@ -199,7 +174,7 @@ int ecr_request_headers(const struct s3_credentials *c, const char *authority, c
                 .access_key = c->access_key,
                 .secret_key = c->secret_key,
         };
-        _cleanup_(str_cleanse_free) char *auth = NULL;
+        _cleanup_secret_ char *auth = NULL;
         int r = s3_sign(&in, &auth);
         if (r < 0)
                 return r;
@@ -214,63 +189,11 @@ int ecr_request_headers(const struct s3_credentials *c, const char *authority, c
         return 0;
 }
 
-struct cache_entry {
-        struct cache_entry *next;
-        char *domain;
-        struct creds *creds;
-};
-
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct cache_entry *cache;
-
-static struct creds *cache_get(const char *domain)
-{
-        struct creds *c = NULL;
-        (void) pthread_mutex_lock(&cache_lock);
-        for (struct cache_entry *e = cache; e && !c; e = e->next)
-                if (streq(e->domain, domain))
-                        c = creds_dup(e->creds);
-        (void) pthread_mutex_unlock(&cache_lock);
-        return c;
-}
-
-static void cache_put(const char *domain, const struct creds *c)
-{
-        struct cache_entry *e = xcalloc(1, sizeof(*e));
-        e->domain = xstrdup(domain);
-        e->creds = creds_dup(c);
-        (void) pthread_mutex_lock(&cache_lock);
-        e->next = cache;
-        cache = e;
-        (void) pthread_mutex_unlock(&cache_lock);
-}
+static struct creds_cache cache = CREDS_CACHE_INIT;
 
 void ecr_creds_cache_clear(void)
 {
-        (void) pthread_mutex_lock(&cache_lock);
-        struct cache_entry *e = TAKE_PTR(cache);
-        (void) pthread_mutex_unlock(&cache_lock);
-        while (e) {
-                struct cache_entry *next = e->next;
-                creds_free(e->creds);
-                free(e->domain);
-                free(e);
-                e = next;
-        }
-}
-
-static void strv_cleanse_free(char ***l)
-{
-        for (size_t i = 0; *l && (*l)[i]; i++)
-                OPENSSL_cleanse((*l)[i], strlen((*l)[i]));
-        strv_free(*l);
-}
-
-static void buf_cleanse_done(struct buf *b)
-{
-        if (b->data)
-                OPENSSL_cleanse(b->data, b->alloc);
-        buf_done(b);
+        creds_cache_clear(&cache);
 }
 
 /* The AWS credentials for region: environment and shared files, then the SDK's chain. */
@@ -290,7 +213,7 @@ static int call_ecr(const char *url, const char *authority, const char *path, co
                     const struct s3_credentials *c, struct buf *body, long *ret_status,
                     struct lerr **err)
 {
-        _cleanup_(strv_cleanse_free) char **headers = NULL;
+        _cleanup_(secret_strv_freep) char **headers = NULL;
         char amz_date[17];
         struct tm tm;
         time_t now = time(NULL);
@@ -320,8 +243,8 @@ static int get_token(const char *domain, const char *region, const char *api_url
         const char *endpoint = env("AWS_ENDPOINT_URL_ECR") ?: env("AWS_ENDPOINT_URL") ?: api_url;
         const char *scheme = NULL;
         _cleanup_free_ char *authority = NULL, *base = NULL, *path = NULL, *url = NULL;
-        _cleanup_(buf_cleanse_done) struct buf body = BUF_INIT(ECR_RESPONSE_MAX);
-        _cleanup_(str_cleanse_free) char *user = NULL, *password = NULL;
+        _cleanup_(secret_buf_done) struct buf body = BUF_INIT(ECR_RESPONSE_MAX);
+        _cleanup_secret_ char *user = NULL, *password = NULL;
         long status = 0;
         if (s3_endpoint_split(endpoint, &scheme, &authority, &base) < 0)
                 return lerr_set(err, EINVAL, "invalid ECR endpoint '%s'", endpoint);
@@ -355,7 +278,7 @@ int ecr_creds_provider(const char *domain, struct creds **ret, struct lerr **err
 
         if (!ecr_host_parse(domain, &region, &api_url))
                 return 0;
-        if ((cr = cache_get(domain))) {
+        if ((cr = creds_cache_get(&cache, domain))) {
                 *ret = cr;
                 return 1;
         }
@@ -369,7 +292,7 @@ int ecr_creds_provider(const char *domain, struct creds **ret, struct lerr **err
         r = get_token(domain, region, api_url, &c, source, &cr, err);
         if (r < 0)
                 return r;
-        cache_put(domain, cr);
+        creds_cache_put(&cache, domain, cr);
         *ret = cr;
         return 1;
 }
