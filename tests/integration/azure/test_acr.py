@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""Kaniko's built-in Azure Container Registry credentials: acr-lookup (creds_lookup() with the
+"""Kaniko's built-in Azure Container Registry credentials: creds-lookup (creds_lookup() with the
 cloud providers registered, as the executor does; --config plays
 --azure-container-registry-config) gets an Azure AD token from the config file's client secret,
 AZURE_CLIENT_SECRET, workload identity or managed identity (fake IMDS), and exchanges it at the
@@ -50,7 +50,7 @@ class Run:
                      "LADING_TEST_AZURE_IMDS_ENDPOINT": self.fake.url})
         full.update(env)
         self.fake.clear()
-        argv = [self.binary] + (["--config", config] if config else []) + list(hosts)
+        argv = [self.binary] + (["--azure-config", config] if config else []) + list(hosts)
         p = subprocess.run(argv, env=full, capture_output=True, text=True, timeout=60)
         self.outputs.append((" ".join(hosts), p.stdout, p.stderr))
         return p.returncode, p.stdout, p.stderr

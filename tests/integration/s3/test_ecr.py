@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""Kaniko's built-in ECR credentials: ecr-lookup (creds_lookup() with the ECR provider, as the
+"""Kaniko's built-in ECR credentials: creds-lookup (creds_lookup() with the ECR provider, as the
 executor registers it) asks a fake ECR API on 127.0.0.1 (AWS_ENDPOINT_URL_ECR) for
 GetAuthorizationToken. The fake checks the request as ECR would: POST /, the JSON 1.1 content
 type, the X-Amz-Target, body {}, and the SigV4 signature for service "ecr" in the host's region
