@@ -49,21 +49,14 @@ bool acr_host_match(const char *host, enum azure_cloud *ret_cloud)
         return false;
 }
 
-static void form_add(struct buf *b, const char *name, const char *value)
-{
-        _cleanup_secret_ char *v = s3_uri_encode(value, true);
-        if (buf_printf(b, "%s%s=%s", b->len ? "&" : "", name, v) < 0)
-                oom();
-}
-
 char *acr_exchange_form(const char *registry, const char *tenant, const char *access_token)
 {
         struct buf b = BUF_INIT(SIZE_MAX);
-        form_add(&b, "grant_type", "access_token");
-        form_add(&b, "service", registry);
+        azure_form_add(&b, "grant_type", "access_token");
+        azure_form_add(&b, "service", registry);
         if (tenant)
-                form_add(&b, "tenant", tenant);
-        form_add(&b, "access_token", access_token);
+                azure_form_add(&b, "tenant", tenant);
+        azure_form_add(&b, "access_token", access_token);
         return buf_steal(&b);
 }
 

@@ -44,7 +44,7 @@ char *azure_token_url(const char *authority, const char *tenant)
         return xasprintf("%.*s/%s/oauth2/v2.0/token", (int) n, authority, t);
 }
 
-static void form_add(struct buf *b, const char *name, const char *value)
+void azure_form_add(struct buf *b, const char *name, const char *value)
 {
         _cleanup_secret_ char *v = s3_uri_encode(value, true);
         if (buf_printf(b, "%s%s=%s", b->len ? "&" : "", name, v) < 0)
@@ -54,21 +54,21 @@ static void form_add(struct buf *b, const char *name, const char *value)
 char *azure_form_client_secret(const char *client_id, const char *secret, const char *scope)
 {
         struct buf b = BUF_INIT(SIZE_MAX);
-        form_add(&b, "grant_type", "client_credentials");
-        form_add(&b, "client_id", client_id);
-        form_add(&b, "client_secret", secret);
-        form_add(&b, "scope", scope);
+        azure_form_add(&b, "grant_type", "client_credentials");
+        azure_form_add(&b, "client_id", client_id);
+        azure_form_add(&b, "client_secret", secret);
+        azure_form_add(&b, "scope", scope);
         return buf_steal(&b);
 }
 
 char *azure_form_assertion(const char *client_id, const char *assertion, const char *scope)
 {
         struct buf b = BUF_INIT(SIZE_MAX);
-        form_add(&b, "grant_type", "client_credentials");
-        form_add(&b, "client_id", client_id);
-        form_add(&b, "client_assertion_type", AZURE_JWT_BEARER);
-        form_add(&b, "client_assertion", assertion);
-        form_add(&b, "scope", scope);
+        azure_form_add(&b, "grant_type", "client_credentials");
+        azure_form_add(&b, "client_id", client_id);
+        azure_form_add(&b, "client_assertion_type", AZURE_JWT_BEARER);
+        azure_form_add(&b, "client_assertion", assertion);
+        azure_form_add(&b, "scope", scope);
         return buf_steal(&b);
 }
 
@@ -79,10 +79,10 @@ char *azure_imds_url(const char *base, const char *resource, const char *identit
                 oom();
         /* buf_printf's separator logic wants an empty buffer: build the query apart */
         struct buf q = BUF_INIT(SIZE_MAX);
-        form_add(&q, "api-version", AZURE_IMDS_API_VERSION);
-        form_add(&q, "resource", resource);
+        azure_form_add(&q, "api-version", AZURE_IMDS_API_VERSION);
+        azure_form_add(&q, "resource", resource);
         if (identity)
-                form_add(&q, identity[0] == '/' ? "msi_res_id" : "client_id", identity);
+                azure_form_add(&q, identity[0] == '/' ? "msi_res_id" : "client_id", identity);
         if (buf_append(&b, q.data, q.len) < 0)
                 oom();
         buf_done(&q);

@@ -48,6 +48,8 @@ void azure_token_done(struct azure_token *t);
  * Caller frees. */
 char *azure_token_url(const char *authority, const char *tenant);
 
+/* Appends name=value (percent-encoded; '&' before all but the first) to a form body. */
+void azure_form_add(struct buf *b, const char *name, const char *value);
 /* The forms of the client-credentials grant, percent-encoded, with a client secret or a
  * jwt-bearer client_assertion. Caller wipes and frees. */
 char *azure_form_client_secret(const char *client_id, const char *secret, const char *scope);
