@@ -18,7 +18,6 @@
 #include "common/secret.h"
 #include "executor/azure_aad.h"
 #include "executor/creds_cache.h"
-#include "executor/s3_sign.h"
 #include "registry/creds.h"
 
 static const struct {
