@@ -434,13 +434,13 @@ char *aws_assume_role_form(const struct aws_profile *p, const char *session)
 {
         _cleanup_free_ char *role = s3_uri_encode(p->v[AWS_KEY_ROLE_ARN], true);
         _cleanup_free_ char *esession = s3_uri_encode(session, true);
-        _cleanup_free_ char *ext = p->v[AWS_KEY_EXTERNAL_ID]
-                                           ? s3_uri_encode(p->v[AWS_KEY_EXTERNAL_ID], true)
-                                           : NULL;
+        _cleanup_free_ char *ext =
+                p->v[AWS_KEY_EXTERNAL_ID] ? s3_uri_encode(p->v[AWS_KEY_EXTERNAL_ID], true) : NULL;
         const char *duration = p->v[AWS_KEY_DURATION_SECONDS];
-        return xasprintf("Action=AssumeRole&Version=2011-06-15&RoleArn=%s&RoleSessionName=%s%s%s%s%s",
-                         role, esession, duration ? "&DurationSeconds=" : "", duration ?: "",
-                         ext ? "&ExternalId=" : "", ext ?: "");
+        return xasprintf(
+                "Action=AssumeRole&Version=2011-06-15&RoleArn=%s&RoleSessionName=%s%s%s%s%s", role,
+                esession, duration ? "&DurationSeconds=" : "", duration ?: "",
+                ext ? "&ExternalId=" : "", ext ?: "");
 }
 
 struct resolver {
@@ -522,7 +522,8 @@ static int assume_role_call(const char *name, const struct aws_profile *p,
                             struct s3_credentials *ret, struct lerr **err)
 {
         const char *role = p->v[AWS_KEY_ROLE_ARN];
-        const char *mode = p->v[AWS_KEY_STS_REGIONAL_ENDPOINTS] ?: env("AWS_STS_REGIONAL_ENDPOINTS");
+        const char *mode =
+                p->v[AWS_KEY_STS_REGIONAL_ENDPOINTS] ?: env("AWS_STS_REGIONAL_ENDPOINTS");
         bool regional = mode && !strcasecmp(mode, "regional");
         bool custom = env("AWS_ENDPOINT_URL_STS") || env("AWS_ENDPOINT_URL");
         _cleanup_free_ char *url = aws_sts_url(region, !regional);
@@ -535,21 +536,24 @@ static int assume_role_call(const char *name, const struct aws_profile *p,
         long status = 0;
 
         /* the global endpoint is signed for us-east-1 */
-        const char *sign_region = regional || custom || startswith(region, "cn-") ? region
-                                                                                   : "us-east-1";
+        const char *sign_region =
+                regional || custom || startswith(region, "cn-") ? region : "us-east-1";
         if (sts_headers(src, url, sign_region, form, &headers) < 0)
-                return lerr_set(err, EINVAL, "AWS profile '%s': sign the AssumeRole request for '%s'",
-                                name, url);
+                return lerr_set(err, EINVAL,
+                                "AWS profile '%s': sign the AssumeRole request for '%s'", name,
+                                url);
         log_debug("AWS credentials: profile '%s' assumes role '%s' at %s with access key ID %s",
                   name, role, url, src->access_key);
         int r = aws_post(url, (const char *const *) headers, form, &body, &status, err);
         if (r < 0)
-                return lerr_wrap(err, "AWS profile '%s': assume role '%s' at '%s'", name, role, url);
+                return lerr_wrap(err, "AWS profile '%s': assume role '%s' at '%s'", name, role,
+                                 url);
         if (status != 200)
                 return sts_http_error(name, role, url, status, &body, err);
         r = aws_sts_parse(body.data ?: "", body.len, ret, err);
         if (r < 0)
-                return lerr_wrap(err, "AWS profile '%s': assume role '%s' at '%s'", name, role, url);
+                return lerr_wrap(err, "AWS profile '%s': assume role '%s' at '%s'", name, role,
+                                 url);
         return 1;
 }
 
@@ -564,8 +568,8 @@ static int static_keys(const char *name, const struct aws_profile *p, struct s3_
         *ret = (struct s3_credentials){
                 .access_key = xstrdup(ak),
                 .secret_key = xstrdup(sk),
-                .session_token = p->v[AWS_KEY_SESSION_TOKEN] ? xstrdup(p->v[AWS_KEY_SESSION_TOKEN])
-                                                             : NULL,
+                .session_token =
+                        p->v[AWS_KEY_SESSION_TOKEN] ? xstrdup(p->v[AWS_KEY_SESSION_TOKEN]) : NULL,
         };
         return 1;
 }
@@ -601,8 +605,9 @@ static int from_credential_source(const char *name, const char *source, struct s
         if (r < 0)
                 return lerr_wrap(err, "AWS profile '%s': credential_source %s", name, source);
         if (r == 0)
-                return lerr_set(err, ENOENT, "AWS profile '%s': credential_source %s has no credentials",
-                                name, source);
+                return lerr_set(err, ENOENT,
+                                "AWS profile '%s': credential_source %s has no credentials", name,
+                                source);
         return 1;
 }
 
@@ -678,7 +683,8 @@ static int resolve(struct resolver *rs, const char *name, const char *parent,
         if (r < 0)
                 return r;
         if (r == 0 && parent)
-                return lerr_set(err, ENOENT, "AWS profile '%s': source_profile '%s' not found in '%s' or '%s'",
+                return lerr_set(err, ENOENT,
+                                "AWS profile '%s': source_profile '%s' not found in '%s' or '%s'",
                                 parent, name, rs->f->creds_path ?: "~/.aws/credentials",
                                 rs->f->config_path ?: "~/.aws/config");
         bool keys = p.v[AWS_KEY_ACCESS_KEY_ID] || p.v[AWS_KEY_SECRET_ACCESS_KEY];
@@ -720,8 +726,7 @@ static int resolve(struct resolver *rs, const char *name, const char *parent,
 }
 
 int aws_profile_credentials(const struct aws_files *f, const char *profile, const char *region,
-                            struct s3_credentials *ret, const char **ret_source,
-                            struct lerr **err)
+                            struct s3_credentials *ret, const char **ret_source, struct lerr **err)
 {
         struct resolver rs = {.f = f, .region = region};
         _cleanup_(s3_credentials_done) struct s3_credentials c = {0};

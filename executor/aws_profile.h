@@ -96,5 +96,4 @@ char *aws_assume_role_form(const struct aws_profile *p, const char *session);
  * identity"), 0 when the profile has no credential settings, or a negative errno with err
  * (one line starting "AWS profile 'NAME'"). */
 int aws_profile_credentials(const struct aws_files *f, const char *profile, const char *region,
-                            struct s3_credentials *ret, const char **ret_source,
-                            struct lerr **err);
+                            struct s3_credentials *ret, const char **ret_source, struct lerr **err);
