@@ -45,8 +45,7 @@ static void str_cleanse_free(char **s)
         free(*s);
 }
 
-/* 0 when v is a usable credential field, else -EBADMSG with err naming it. */
-static int check_field(const char *name, const char *v, struct lerr **err)
+int aws_creds_check_field(const char *name, const char *v, struct lerr **err)
 {
         size_t n = v ? strlen(v) : 0;
         if (!n)
@@ -67,7 +66,7 @@ int aws_sts_parse(const char *body, size_t len, struct s3_credentials *ret, stru
         char **fields[] = {&c.access_key, &c.secret_key, &c.session_token};
         for (size_t i = 0; i < ARRAY_SIZE(tags); i++) {
                 *fields[i] = s3_xml_field(body, len, tags[i], AWS_CREDS_FIELD_MAX);
-                int r = check_field(tags[i], *fields[i], err);
+                int r = aws_creds_check_field(tags[i], *fields[i], err);
                 if (r < 0)
                         return lerr_wrap(err, "parse STS response");
         }
@@ -97,7 +96,7 @@ static int json_creds_fields(const cJSON *j, struct s3_credentials *c, struct le
         const char *code = NULL;
         int r = json_get_string(j, "Code", &code, err);
         if (r >= 0 && code)
-                r = check_field("Code", code, err);
+                r = aws_creds_check_field("Code", code, err);
         if (r < 0)
                 return r;
         if (code && !streq(code, "Success"))
@@ -107,7 +106,7 @@ static int json_creds_fields(const cJSON *j, struct s3_credentials *c, struct le
                 r = i < 2 ? json_require_string(j, keys[i], &v, err)
                           : json_get_string(j, keys[i], &v, err);
                 if (r >= 0 && (i < 2 || v))
-                        r = check_field(keys[i], v, err);
+                        r = aws_creds_check_field(keys[i], v, err);
                 if (r < 0)
                         return r;
                 if (v && (i < 3 || strlen(v) < 64))
@@ -283,31 +282,34 @@ static int sts_error(const char *role, const char *url, long status, const struc
                         message ? message : "");
 }
 
-static int from_web_identity(const char *region, struct s3_credentials *ret, struct lerr **err)
+char *aws_sts_url(const char *region, bool global)
 {
-        const char *file = env("AWS_WEB_IDENTITY_TOKEN_FILE"), *role = env("AWS_ROLE_ARN");
+        const char *endpoint = env("AWS_ENDPOINT_URL_STS") ?: env("AWS_ENDPOINT_URL");
+        if (endpoint)
+                return xstrdup(endpoint);
+        /* the China partition has its own domain and no global endpoint */
+        if (startswith(region, "cn-"))
+                return xasprintf("https://sts.%s.amazonaws.com.cn/", region);
+        return global ? xstrdup("https://sts.amazonaws.com/")
+                      : xasprintf("https://sts.%s.amazonaws.com/", region);
+}
+
+int aws_web_identity(const char *role, const char *token_file, const char *token_what,
+                     const char *session, const char *region, struct s3_credentials *ret,
+                     struct lerr **err)
+{
         _cleanup_(str_cleanse_free) char *token = NULL;
         _cleanup_(buf_cleanse_done) struct buf form = BUF_INIT(4 * AWS_CREDS_TOKEN_MAX);
         _cleanup_(buf_cleanse_done) struct buf body = BUF_INIT(AWS_CREDS_RESPONSE_MAX);
-        _cleanup_free_ char *session = NULL, *url = NULL;
-        const char *endpoint = env("AWS_ENDPOINT_URL_STS") ?: env("AWS_ENDPOINT_URL");
+        _cleanup_free_ char *dflt_session = NULL, *url = NULL;
         long status = 0;
 
-        if (!file && !role)
-                return 0;
-        if (!file || !role)
-                return lerr_set(err, EINVAL, "%s is set but %s is not",
-                                file ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "AWS_ROLE_ARN",
-                                file ? "AWS_ROLE_ARN" : "AWS_WEB_IDENTITY_TOKEN_FILE");
-        int r = read_token_file("AWS_WEB_IDENTITY_TOKEN_FILE", file, &token, err);
+        int r = read_token_file(token_what, token_file, &token, err);
         if (r < 0)
                 return r;
-        session = env("AWS_ROLE_SESSION_NAME") ? xstrdup(env("AWS_ROLE_SESSION_NAME"))
-                                               : xasprintf("lading-%lld", (long long) time(NULL));
-        /* the China partition has its own domain */
-        url = endpoint ? xstrdup(endpoint)
-                       : xasprintf("https://sts.%s.amazonaws.com%s/", region,
-                                   startswith(region, "cn-") ? ".cn" : "");
+        if (!session)
+                session = dflt_session = xasprintf("lading-%lld", (long long) time(NULL));
+        url = aws_sts_url(region, false);
         if (sts_form(role, session, token, &form) < 0)
                 return lerr_set(err, E2BIG, "web identity token too long");
         static const char *const headers[] = {
@@ -330,6 +332,19 @@ static int from_web_identity(const char *region, struct s3_credentials *ret, str
         if (r < 0)
                 return lerr_wrap(err, "assume role '%s' with web identity at '%s'", role, url);
         return 1;
+}
+
+static int from_web_identity(const char *region, struct s3_credentials *ret, struct lerr **err)
+{
+        const char *file = env("AWS_WEB_IDENTITY_TOKEN_FILE"), *role = env("AWS_ROLE_ARN");
+        if (!file && !role)
+                return 0;
+        if (!file || !role)
+                return lerr_set(err, EINVAL, "%s is set but %s is not",
+                                file ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "AWS_ROLE_ARN",
+                                file ? "AWS_ROLE_ARN" : "AWS_WEB_IDENTITY_TOKEN_FILE");
+        return aws_web_identity(role, file, "AWS_WEB_IDENTITY_TOKEN_FILE",
+                                env("AWS_ROLE_SESSION_NAME"), region, ret, err);
 }
 
 /* Plain http is allowed only to hosts that cannot be elsewhere on the network, as the SDK
@@ -369,7 +384,7 @@ static int container_token(char **ret, struct lerr **err)
         return 0;
 }
 
-static int from_container(struct s3_credentials *ret, struct lerr **err)
+int aws_creds_ecs(struct s3_credentials *ret, struct lerr **err)
 {
         const char *rel = env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
         const char *full = env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
@@ -487,7 +502,7 @@ static int imds_role(const char *base, const char *token_header, char **ret, str
         return 0;
 }
 
-static int from_imds(struct s3_credentials *ret, struct lerr **err)
+int aws_creds_imds(struct s3_credentials *ret, struct lerr **err)
 {
         _cleanup_free_ char *base = NULL, *role = NULL, *path = NULL;
         _cleanup_(str_cleanse_free) char *token_header = NULL;
@@ -529,9 +544,9 @@ int aws_creds_chain(const char *region, struct s3_credentials *ret, const char *
         int r = from_web_identity(region, ret, err);
         if (r > 0)
                 *ret_source = "web identity";
-        if (r == 0 && (r = from_container(ret, err)) > 0)
+        if (r == 0 && (r = aws_creds_ecs(ret, err)) > 0)
                 *ret_source = "ECS container endpoint";
-        if (r == 0 && (r = from_imds(ret, err)) > 0)
+        if (r == 0 && (r = aws_creds_imds(ret, err)) > 0)
                 *ret_source = "EC2 instance metadata";
         return r;
 }

@@ -9,6 +9,7 @@
  * control character (it goes into a request header). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct buf;
@@ -31,6 +32,27 @@ int aws_sts_parse(const char *body, size_t len, struct s3_credentials *ret, stru
  * than "Success" (IMDS) is an error naming it. Returns 0 with *ret filled, or -EBADMSG. */
 int aws_json_creds_parse(const char *body, size_t len, struct s3_credentials *ret,
                          struct lerr **err);
+
+/* 0 when v is a usable credential field (non-empty, under AWS_CREDS_FIELD_MAX, no control
+ * character), else -EBADMSG with err naming it. */
+int aws_creds_check_field(const char *name, const char *v, struct lerr **err);
+
+/* The STS endpoint URL: AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL, else the global
+ * https://sts.amazonaws.com/ (global) or the region's (China regions always). Caller frees. */
+char *aws_sts_url(const char *region, bool global);
+
+/* AssumeRoleWithWebIdentity of role with the token in token_file (token_what names it in
+ * errors: "AWS_WEB_IDENTITY_TOKEN_FILE" or "web_identity_token_file"); session NULL means
+ * "lading-<unix time>". Returns 1 with *ret, or a negative errno with err. */
+int aws_web_identity(const char *role, const char *token_file, const char *token_what,
+                     const char *session, const char *region, struct s3_credentials *ret,
+                     struct lerr **err);
+
+/* The ECS container endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI) and EC2
+ * instance metadata alone: 1 with *ret, 0 when not configured (IMDS: unreachable or no role),
+ * or a negative errno with err. */
+int aws_creds_ecs(struct s3_credentials *ret, struct lerr **err);
+int aws_creds_imds(struct s3_credentials *ret, struct lerr **err);
 
 /* Tries web identity, then ECS, then IMDS; region picks STS's regional endpoint
  * (AWS_ENDPOINT_URL_STS or AWS_ENDPOINT_URL override it). Returns 1 with *ret and

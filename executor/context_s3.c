@@ -20,6 +20,7 @@
 #include "common/macros.h"
 #include "common/strv.h"
 #include "executor/aws_creds.h"
+#include "executor/aws_profile.h"
 #include "executor/s3_sign.h"
 #include "executor/url_fetch.h"
 
@@ -43,79 +44,26 @@ int s3_parse_url(const char *url, char **ret_bucket, char **ret_key)
         return 0;
 }
 
-static char *trim(char *s)
-{
-        while (*s == ' ' || *s == '\t' || *s == '\r')
-                s++;
-        size_t n = strlen(s);
-        while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-                s[--n] = '\0';
-        return s;
-}
-
-static void replace(char **field, const char *value)
-{
-        if (*field) {
-                OPENSSL_cleanse(*field, strlen(*field));
-                free(*field);
-        }
-        *field = xstrdup(value);
-}
-
-/* One "key = value" line of the profile looked for. */
-static void profile_setting(const char *key, const char *value, struct s3_credentials *creds,
-                            char **region)
-{
-        if (!strcasecmp(key, "aws_access_key_id"))
-                replace(&creds->access_key, value);
-        else if (!strcasecmp(key, "aws_secret_access_key"))
-                replace(&creds->secret_key, value);
-        else if (!strcasecmp(key, "aws_session_token"))
-                replace(&creds->session_token, value);
-        else if (region && !strcasecmp(key, "region"))
-                replace(region, value);
-}
-
 int s3_profile_parse(const char *text, size_t len, const char *profile, bool config_style,
                      struct s3_credentials *creds, char **ret_region)
 {
-        size_t n_copy = strnlen(text, len); /* a NUL ends the text */
-        _cleanup_free_ char *copy = xstrndup(text, n_copy);
-        _cleanup_free_ char *want = config_style && !streq(profile, "default")
-                                            ? xasprintf("profile %s", profile)
-                                            : xstrdup(profile);
-        bool in = false;
-        int found = 0;
-        for (char *line = copy, *next; line; line = next) {
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = '\0';
-                char *l = trim(line);
-                if (!*l || *l == '#' || *l == ';')
-                        continue;
-                if (*l == '[') {
-                        size_t n = strlen(l);
-                        if (l[n - 1] != ']') {
-                                found = -EINVAL;
-                                break;
-                        }
-                        l[n - 1] = '\0';
-                        in = streq(trim(l + 1), want);
-                        if (in)
-                                found = 1;
-                        continue;
+        _cleanup_(aws_profile_done) struct aws_profile p = {0};
+        int r = aws_profile_parse(text, len, profile, config_style, &p);
+        char **fields[] = {&creds->access_key, &creds->secret_key, &creds->session_token};
+        static const enum aws_key keys[] = {AWS_KEY_ACCESS_KEY_ID, AWS_KEY_SECRET_ACCESS_KEY,
+                                            AWS_KEY_SESSION_TOKEN};
+        for (size_t i = 0; r > 0 && i < ARRAY_SIZE(keys); i++)
+                if (p.v[keys[i]]) {
+                        if (*fields[i])
+                                OPENSSL_cleanse(*fields[i], strlen(*fields[i]));
+                        free(*fields[i]);
+                        *fields[i] = TAKE_PTR(p.v[keys[i]]);
                 }
-                char *eq = strchr(l, '=');
-                if (!eq) {
-                        found = -EINVAL;
-                        break;
-                }
-                *eq = '\0';
-                if (in)
-                        profile_setting(trim(l), trim(eq + 1), creds, ret_region);
+        if (r > 0 && ret_region && p.v[AWS_KEY_REGION]) {
+                free(*ret_region);
+                *ret_region = TAKE_PTR(p.v[AWS_KEY_REGION]);
         }
-        OPENSSL_cleanse(copy, n_copy);
-        return found;
+        return r;
 }
 
 void s3_credentials_done(struct s3_credentials *c)
@@ -135,35 +83,6 @@ static const char *env(const char *name)
         return v && *v ? v : NULL;
 }
 
-static char *aws_file(const char *var, const char *name)
-{
-        const char *v = env(var), *home = env("HOME");
-        return v ? xstrdup(v) : home ? xasprintf("%s/.aws/%s", home, name) : NULL;
-}
-
-/* 1 when the file has the profile, 0 when not or when there is no file. */
-static int read_profile_file(const char *path, const char *profile, bool config_style,
-                             struct s3_credentials *creds, char **region, struct lerr **err)
-{
-        _cleanup_(buf_done) struct buf b = BUF_INIT(S3_CONFIG_MAX_BYTES);
-        if (!path)
-                return 0;
-        int r = fs_read_file_at(AT_FDCWD, path, &b);
-        if (r == -ENOENT)
-                return 0;
-        if (r == -E2BIG)
-                return lerr_set(err, E2BIG, "read '%s': over the limit of %u bytes", path,
-                                S3_CONFIG_MAX_BYTES);
-        if (r < 0)
-                return lerr_errno(err, -r, "read '%s'", path);
-        r = s3_profile_parse(b.data, b.len, profile, config_style, creds, region);
-        if (b.data)
-                OPENSSL_cleanse(b.data, b.len);
-        if (r < 0)
-                return lerr_set(err, EINVAL, "read '%s': malformed line", path);
-        return r;
-}
-
 static int credentials_from_env(struct s3_credentials *ret, struct lerr **err)
 {
         const char *ak = env("AWS_ACCESS_KEY_ID") ?: env("AWS_ACCESS_KEY");
@@ -180,41 +99,44 @@ static int credentials_from_env(struct s3_credentials *ret, struct lerr **err)
         return 1;
 }
 
-int s3_credentials_load(struct s3_credentials *ret, char **ret_region, struct lerr **err)
+static const char *region_of(const char *from_config)
+{
+        return env("AWS_REGION") ?: env("AWS_DEFAULT_REGION") ?: from_config ?: S3_DEFAULT_REGION;
+}
+
+int s3_credentials_load(struct s3_credentials *ret, char **ret_region, const char **ret_source,
+                        struct lerr **err)
 {
         _cleanup_(s3_credentials_done) struct s3_credentials c = {0};
-        _cleanup_free_ char *region = NULL;
-        _cleanup_free_ char *cred_file = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
-        _cleanup_free_ char *config_file = aws_file("AWS_CONFIG_FILE", "config");
+        _cleanup_(aws_files_done) struct aws_files f = {0};
+        _cleanup_(aws_profile_done) struct aws_profile p = {0};
         const char *named = env("AWS_PROFILE") ?: env("AWS_DEFAULT_PROFILE");
-        const char *profile = named ?: "default";
+        const char *profile = named ?: "default", *source = "environment";
 
         int r = credentials_from_env(&c, err);
+        if (r < 0)
+                return r;
         /* the profile's region counts even when the keys come from the environment */
-        struct s3_credentials ignored = {0};
-        int in_config =
-                read_profile_file(config_file, profile, true, r > 0 ? &ignored : &c, &region, err);
-        s3_credentials_done(&ignored);
-        if (r < 0 || in_config < 0)
-                return r < 0 ? r : in_config;
+        int found = aws_files_read(&f, err);
+        if (found >= 0)
+                found = aws_files_profile(&f, profile, &p, err);
+        if (found < 0)
+                return found;
         if (r == 0) {
-                int in_creds = read_profile_file(cred_file, profile, false, &c, NULL, err);
-                if (in_creds < 0)
-                        return in_creds;
-                if (named && !in_creds && !in_config)
+                if (named && !found)
                         return lerr_set(err, ENOENT, "AWS profile '%s' not found in '%s' or '%s'",
-                                        profile, cred_file ? cred_file : "~/.aws/credentials",
-                                        config_file ? config_file : "~/.aws/config");
-                if (!c.access_key != !c.secret_key)
-                        return lerr_set(
-                                err, EINVAL, "AWS profile '%s' has %s but no %s", profile,
-                                c.access_key ? "aws_access_key_id" : "aws_secret_access_key",
-                                c.access_key ? "aws_secret_access_key" : "aws_access_key_id");
+                                        profile, f.creds_path ?: "~/.aws/credentials",
+                                        f.config_path ?: "~/.aws/config");
+                r = aws_profile_credentials(&f, profile, region_of(p.v[AWS_KEY_REGION]), &c,
+                                            &source, err);
+                if (r < 0)
+                        return r;
         }
         if (ret_region)
-                *ret_region = TAKE_PTR(region);
-        if (!c.access_key)
+                *ret_region = TAKE_PTR(p.v[AWS_KEY_REGION]);
+        if (r == 0)
                 return 0;
+        *ret_source = source;
         *ret = c;
         c = (struct s3_credentials){0};
         return 1;
@@ -399,23 +321,15 @@ static int http_error(const char *bucket, const char *key, long status, const st
                         message ? message : "");
 }
 
-static const char *region_of(const char *from_config)
-{
-        return env("AWS_REGION") ?: env("AWS_DEFAULT_REGION") ?: from_config ?: S3_DEFAULT_REGION;
-}
-
 int s3_credentials_find(struct s3_credentials *ret, char **ret_region, const char **ret_source,
                         struct lerr **err)
 {
         _cleanup_(s3_credentials_done) struct s3_credentials c = {0};
         _cleanup_free_ char *cfg_region = NULL;
         const char *source = NULL;
-        int r = s3_credentials_load(&c, &cfg_region, err);
+        int r = s3_credentials_load(&c, &cfg_region, &source, err);
         if (r < 0)
                 return r;
-        if (r > 0)
-                source = env("AWS_ACCESS_KEY_ID") || env("AWS_ACCESS_KEY") ? "environment"
-                                                                           : "shared files";
         const char *region = region_of(cfg_region);
         if (r == 0)
                 r = aws_creds_chain(region, &c, &source, err);

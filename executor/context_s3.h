@@ -46,10 +46,15 @@ int s3_parse_url(const char *url, char **ret_bucket, char **ret_key);
 int s3_profile_parse(const char *text, size_t len, const char *profile, bool config_style,
                      struct s3_credentials *creds, char **ret_region);
 
-/* The credentials from the environment, else from the shared files. Returns 1 with *ret
- * filled, 0 when there are none (anonymous access), or a negative errno with err set (a file
- * unreadable or malformed, a named profile missing, half a key pair). */
-int s3_credentials_load(struct s3_credentials *ret, char **ret_region, struct lerr **err);
+/* The credentials from the environment, else from the profile of the shared files as
+ * aws_profile_credentials() resolves it (static keys, credential_process, AssumeRole, web
+ * identity). Returns 1 with *ret and *ret_source (a static name: "environment", "shared
+ * files", "credential_process", "AssumeRole", "web identity"), 0 when there are none, or a
+ * negative errno with err set (a file unreadable or malformed, a named profile missing, half
+ * a key pair, a failing profile). *ret_region (when not NULL) is the profile's region from
+ * the config file, or NULL. */
+int s3_credentials_load(struct s3_credentials *ret, char **ret_region, const char **ret_source,
+                        struct lerr **err);
 void s3_credentials_done(struct s3_credentials *c);
 
 /* The request for an object: *ret_url to give libcurl, *ret_host (host[:port] as libcurl

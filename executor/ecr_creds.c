@@ -200,10 +200,7 @@ void ecr_creds_cache_clear(void)
 static int aws_credentials(const char *region, struct s3_credentials *ret, const char **ret_source,
                            struct lerr **err)
 {
-        int r = s3_credentials_load(ret, NULL, err);
-        if (r > 0)
-                *ret_source = env("AWS_ACCESS_KEY_ID") || env("AWS_ACCESS_KEY") ? "environment"
-                                                                                : "shared files";
+        int r = s3_credentials_load(ret, NULL, ret_source, err);
         if (r == 0)
                 r = aws_creds_chain(region, ret, ret_source, err);
         return r;

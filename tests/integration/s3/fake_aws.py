@@ -5,14 +5,30 @@ endpoint (GET /ecs/creds, Authorization required) and EC2 instance metadata IMDS
 /latest/api/token, then GET /latest/meta-data/iam/security-credentials/[ROLE] with the session
 token). Each checks what a real service would and records what it saw."""
 
+import hashlib
+import hmac
 import http.server
 import json
+import re
 import threading
 import urllib.parse
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/lading-ci"
 IMDS_ROLE = "lading-instance-role"
 IMDS_TOKEN = "AQAEAImdsSessionToken=="
+STS_AUTH_RE = re.compile(r"^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/sts/aws4_request, "
+                         r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$")
+
+
+def sts_signature(secret, amz_date, region, creq):
+    """SigV4 for service sts, computed here with hmac and hashlib (nothing from lading)."""
+    scope = f"{amz_date[:8]}/{region}/sts/aws4_request"
+    sts = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                     hashlib.sha256(creq.encode()).hexdigest()])
+    k = hmac.new(("AWS4" + secret).encode(), amz_date[:8].encode(), hashlib.sha256).digest()
+    for part in (region, "sts", "aws4_request"):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    return hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
 
 
 class FakeAWS:
@@ -24,6 +40,10 @@ class FakeAWS:
         self.creds = {"sts": sts, "ecs": ecs, "imds": imds}
         self.requests = []  # (method, path, what was wrong or "ok")
         self.sts_forms = []
+        # AssumeRole: {access key: (secret, session token or None)} allowed to sign, and
+        # {role ARN: (access key, secret, session token)} handed out; assume_log has
+        # (role, signing access key, signing region, what was wrong or "ok")
+        self.sts_users, self.roles, self.assume_log = {}, {}, []
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -71,6 +91,8 @@ class FakeAWS:
         form = urllib.parse.parse_qs(body, keep_blank_values=True)
         form = {k: v[0] for k, v in form.items()}
         self.sts_forms.append(form)
+        if form.get("Action") == "AssumeRole":
+            return self.assume_role(h, body, form)
         problem = None
         if h.headers.get("Authorization") is not None:
             problem = "signed"  # AssumeRoleWithWebIdentity is an unsigned call
@@ -95,6 +117,54 @@ class FakeAWS:
                "<Expiration>2030-01-01T00:00:00Z</Expiration></Credentials>"
                f"<AssumedRoleUser><Arn>{ROLE_ARN}/x</Arn></AssumedRoleUser>"
                "</AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>")
+        self.reply(h, 200, xml, "text/xml", "ok")
+
+    def assume_problem(self, h, body, form):
+        """(signing key, region, problem or None) for an AssumeRole request."""
+        m = STS_AUTH_RE.match(h.headers.get("Authorization") or "")
+        if not m:
+            return None, None, "no SigV4 Authorization for sts"
+        ak, date, region, signed, sig = m.groups()
+        if ak not in self.sts_users:
+            return ak, region, "unknown access key"
+        secret, token = self.sts_users[ak]
+        names = signed.split(";")
+        amz_date = h.headers.get("X-Amz-Date", "")
+        if (names != sorted(names) or not {"content-type", "host", "x-amz-date"} <= set(names)
+                or not amz_date.startswith(date)):
+            return ak, region, "host, content-type and x-amz-date must be signed"
+        if token is not None and ("x-amz-security-token" not in names
+                                  or h.headers.get("X-Amz-Security-Token") != token):
+            return ak, region, "bad session token"
+        lines = [f"{n}:{' '.join((h.headers.get(n) or '').split())}" for n in names]
+        creq = "\n".join(["POST", h.path.split("?")[0], "", *lines, "", signed,
+                          hashlib.sha256(body.encode()).hexdigest()])
+        if not hmac.compare_digest(sts_signature(secret, amz_date, region, creq), sig):
+            return ak, region, "bad signature"
+        if form.get("Version") != "2011-06-15" or not form.get("RoleSessionName"):
+            return ak, region, "bad form"
+        if form.get("RoleArn") not in self.roles:
+            return ak, region, "unknown role"
+        return ak, region, None
+
+    def assume_role(self, h, body, form):
+        ak, region, problem = self.assume_problem(h, body, form)
+        self.assume_log.append((form.get("RoleArn"), ak, region, problem or "ok"))
+        if problem:
+            code, msg = (("SignatureDoesNotMatch", problem) if problem != "unknown role" else
+                         ("AccessDenied", f"User is not authorized to perform: sts:AssumeRole "
+                          f"on resource: {form.get('RoleArn')}"))
+            xml = ("<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error>"
+                   f"<Type>Sender</Type><Code>{code}</Code><Message>{msg}</Message></Error>"
+                   "<RequestId>2</RequestId></ErrorResponse>")
+            return self.reply(h, 403, xml, "text/xml", problem)
+        rak, rsk, rtok = self.roles[form["RoleArn"]]
+        xml = ("<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+               "<AssumeRoleResult><AssumedRoleUser><Arn>x</Arn></AssumedRoleUser><Credentials>"
+               f"<AccessKeyId>{rak}</AccessKeyId><SecretAccessKey>{rsk}</SecretAccessKey>"
+               f"<SessionToken>{rtok.replace('&', '&amp;')}</SessionToken>"
+               "<Expiration>2030-01-01T00:00:00Z</Expiration></Credentials>"
+               "</AssumeRoleResult></AssumeRoleResponse>")
         self.reply(h, 200, xml, "text/xml", "ok")
 
     def creds_json(self, which, imds=False):

@@ -308,7 +308,13 @@ static void load_is(int want_r, const char *ak, const char *tok, const char *reg
         struct s3_credentials c = {0};
         char *reg = NULL;
         struct lerr *err = NULL;
-        int r = s3_credentials_load(&c, &reg, &err);
+        const char *src = NULL;
+        int r = s3_credentials_load(&c, &reg, &src, &err);
+        is_str(src,
+               r > 0 ? (c.session_token && streq(c.session_token, "tok") ? "environment"
+                                                                         : "shared files")
+                     : NULL,
+               "%s: source", what);
         is_int(r, want_r, "%s: result", what);
         is_str(c.access_key, ak, "%s: access key", what);
         is_str(c.session_token, tok, "%s: session token", what);
