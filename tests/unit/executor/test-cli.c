@@ -434,10 +434,15 @@ static void test_dashes_and_commands(void)
         is_int(PARSE("--help", "--destinaton=x"), -EINVAL, "--help does not hide a bad flag");
         is_int(PARSE("version", "extra"), -EINVAL, "version takes no argument");
         is_str(msg(), "unexpected argument 'extra'", "version extra: message");
-        is_int(PARSE("completion", "bash", "--no-descriptions"), 0, "completion");
+        /* res points into argv: it must outlive the checks (is_int's block would not) */
+        static const char *const completion_args[] = {"executor", "completion", "bash",
+                                                      "--no-descriptions", NULL};
+        is_int(parse_all(completion_args), 0, "completion");
         is_int(res.action, CLI_ACTION_COMPLETION, "completion: action");
         is_int(res.completion_argc, 2, "completion: its arguments");
         is_str(res.completion_argv[0], "bash", "completion: the shell");
+        ok(res.completion_argv == (char *const *) completion_args + 2,
+           "completion: the arguments after the command, in argv");
         is_int(PARSE("--cache", "completion", "--what"), 0,
                "completion: flags before it parse, no checks, the rest is the command's");
         is_int(res.completion_argc, 1, "completion --what: one argument");
