@@ -229,6 +229,8 @@ static int map_paths(struct sandbox *sb, struct options *o, struct lerr **err)
 {
         int r = 0;
         const char *ctx = o->context;
+        /* read now: mapping a local context replaces (frees) o->context */
+        bool s3 = ctx && startswith(ctx, "s3://"), gs = ctx && startswith(ctx, "gs://");
         if (ctx && startswith(ctx, "dir://"))
                 r = map_prefixed(sb, &o->context, "dir://", SANDBOX_PATH_RO, err);
         else if (ctx && startswith(ctx, "tar://") && !streq(ctx, "tar://stdin"))
@@ -242,9 +244,9 @@ static int map_paths(struct sandbox *sb, struct options *o, struct lerr **err)
         }
         if (r >= 0)
                 r = map_docker_config(sb, err);
-        if (r >= 0 && ((ctx && startswith(ctx, "s3://")) || names_registry(o, is_ecr)))
+        if (r >= 0 && (s3 || names_registry(o, is_ecr)))
                 r = map_aws_files(sb, err);
-        if (r >= 0 && ((ctx && startswith(ctx, "gs://")) || names_registry(o, gcr_host_match)))
+        if (r >= 0 && (gs || names_registry(o, gcr_host_match)))
                 r = map_gcs_files(sb, err);
         if (r >= 0 && (o->azure_container_registry_config || names_registry(o, is_acr)))
                 r = map_azure_files(sb, o, err);
