@@ -113,8 +113,8 @@ static int clone_one(struct clone_ctx *c, const char *super_url, const struct gi
         if (r < 0)
                 return r;
         if (depth >= GIT_SUBMODULE_MAX_DEPTH)
-                return lerr_set(err, E2BIG, "submodule '%s': submodules nested over %u deep", full,
-                                GIT_SUBMODULE_MAX_DEPTH);
+                return lerr_set(err, E2BIG, "submodule '%s': submodules nested over %u levels deep",
+                                full, GIT_SUBMODULE_MAX_DEPTH);
         if (++c->count > GIT_SUBMODULE_MAX)
                 return lerr_set(err, E2BIG, "submodule '%s': over %u submodules in all", full,
                                 GIT_SUBMODULE_MAX);
