@@ -281,11 +281,12 @@ int git_modules_resolve_url(const char *super_url, const char *url, char **ret, 
                 *ret = xstrdup(url);
                 return 0;
         }
+        /* super_url is not shown: it may hold credentials */
         if (!is_http_url(super_url))
                 return lerr_set(err, ENOTSUP,
-                                "URL '%s' relative to '%s': only http(s) submodules are "
-                                "supported",
-                                url, super_url);
+                                "URL '%s' relative to a superproject that is not http(s): only "
+                                "http(s) submodules are supported",
+                                url);
         /* the path starts after "scheme://authority"; "../" never removes the authority */
         const char *auth = strstr(super_url, "://") + 3;
         size_t root = (size_t) (auth - super_url) + strcspn(auth, "/?#");
@@ -298,8 +299,10 @@ int git_modules_resolve_url(const char *super_url, const char *url, char **ret, 
                         rel += 2;
                 } else if (startswith(rel, "../")) {
                         if (n <= root)
-                                return lerr_set(err, EINVAL, "URL '%s': too many '../' for '%s'",
-                                                url, super_url);
+                                return lerr_set(err, EINVAL,
+                                                "URL '%s': too many '../' for the "
+                                                "superproject's URL",
+                                                url);
                         while (n > root && super_url[n - 1] != '/')
                                 n--;
                         while (n > root && super_url[n - 1] == '/')

@@ -37,7 +37,8 @@ const struct git_module *git_modules_find(const struct git_modules *m, const cha
 /* A submodule's URL as given in .gitmodules made absolute: one starting with "./" or "../" is
  * resolved against super_url (the superproject's remote URL: "./" stays in its path, each
  * "../" removes one path component, trailing '/'s removed first, a ".git" suffix kept as
- * given); an absolute http(s) URL is taken as is. Errors: EINVAL for "../" past the host,
+ * given, userinfo kept); an absolute http(s) URL is taken as is. Errors (never showing
+ * super_url, which may hold credentials): EINVAL for "../" past the host,
  * ENOTSUP ("only http(s) submodules are supported") for ssh, git@, git://, file and local
  * paths. *ret is the caller's. */
 int git_modules_resolve_url(const char *super_url, const char *url, char **ret, struct lerr **err);

@@ -17,6 +17,8 @@
 #include "common/err.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "executor/git_checkout.h"
+#include "executor/git_fetch.h"
 #include "executor/git_modules.h"
 
 struct clone_ctx {
@@ -69,7 +71,8 @@ static int clone_level(struct clone_ctx *c, const char *super_url, int root_fd,
                        const struct git_gitlinks *links, const char *prefix, unsigned depth,
                        struct lerr **err);
 
-/* The remote options for url: the superproject's, without its credentials elsewhere. */
+/* A submodule's URL (from its .gitmodules entry m) and the remote options to fetch it with:
+ * the superproject's, without its credentials on another origin. */
 static int submodule_url(const struct clone_ctx *c, const char *super_url,
                          const struct git_module *m, const char *full, char **ret_url,
                          struct git_remote_opts *ret_opts, struct lerr **err)

@@ -8,9 +8,8 @@
  * plain http only when o->allow_http. */
 #pragma once
 
-#include "executor/git_checkout.h"
-#include "executor/git_fetch.h"
-
+struct git_gitlinks;
+struct git_remote_opts;
 struct lerr;
 
 #define GIT_SUBMODULE_MAX_DEPTH 8u   /* levels of nested submodules */

@@ -144,8 +144,9 @@ static void test_resolve(void)
                 "http://127.0.0.1:9/auth/sub.git");
         resolve("https://h/org/super.git", "..//x/", 0, "https://h/org/x/");
         resolve("https://h/a", "../../x", -EINVAL,
-                "URL '../../x': too many '../' for 'https://h/a'");
-        resolve("https://h", "../x", -EINVAL, "URL '../x': too many '../' for 'https://h'");
+                "URL '../../x': too many '../' for the superproject's URL");
+        resolve("https://h", "../x", -EINVAL,
+                "URL '../x': too many '../' for the superproject's URL");
         resolve("https://h/a", "https://other/x.git", 0, "https://other/x.git");
         resolve("https://h/a", "http://other/x", 0, "http://other/x");
         static const char *const refused[] = {"git@github.com:o/r.git",
@@ -163,8 +164,10 @@ static void test_resolve(void)
                 resolve("https://h/a", refused[i], -ENOTSUP, want);
         }
         resolve("file:///srv/super", "../x", -ENOTSUP,
-                "URL '../x' relative to 'file:///srv/super': only http(s) submodules are "
-                "supported");
+                "URL '../x' relative to a superproject that is not http(s): only http(s) "
+                "submodules are supported");
+        resolve("https://user:secret@h/a", "../../x", -EINVAL,
+                "URL '../../x': too many '../' for the superproject's URL");
 }
 
 int main(void)
