@@ -111,7 +111,7 @@ static int context_from_git(const struct options *o, const char *url, const char
         struct git_remote_opts go = {
                 .allow_http = plain_http,
                 .insecure_tls = o->git_insecure_skip_tls,
-                .fail_submodules = o->git_recurse_submodules,
+                .recurse_submodules = o->git_recurse_submodules,
                 .username = token && *token ? token : getenv("GIT_USERNAME"),
                 .password = token && *token ? "" : getenv("GIT_PASSWORD"),
         };

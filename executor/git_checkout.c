@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Checkout of one commit's tree from a packfile into a directory. No index, no .git, no
- * attributes (eol conversion, filters) and no submodules: the files exactly as committed. */
+ * attributes (eol conversion, filters); submodules are only reported (git_submodule.c fetches
+ * them): the files exactly as committed. */
 #include "executor/git_checkout.h"
 
 #include <errno.h>
@@ -19,7 +20,7 @@
 
 struct checkout {
         struct git_pack *p;
-        unsigned flags;
+        struct git_gitlinks *links; /* NULL: warn */
         uint64_t entries;
 };
 
@@ -75,6 +76,22 @@ static int write_blob(struct checkout *c, int dir_fd, const char *name, const un
 static int check_out_tree(struct checkout *c, const unsigned char *tree_id, int dir_fd,
                           const char *prefix, unsigned depth, struct lerr **err);
 
+/* A new directory, 0755 whatever the umask (as git makes them): its fd. */
+static int make_dir(int dir_fd, const char *name, const char *path, struct lerr **err)
+{
+        if (mkdirat(dir_fd, name, 0755) < 0)
+                return lerr_errno(err, errno, "check out '%s'", path);
+        int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return lerr_errno(err, errno, "check out '%s'", path);
+        if (fchmod(fd, 0755) < 0) {
+                int r = lerr_errno(err, errno, "check out '%s'", path);
+                (void) close(fd);
+                return r;
+        }
+        return fd;
+}
+
 static int check_out_entry(struct checkout *c, int dir_fd, const char *mode, const char *name,
                            const unsigned char *id, const char *path, unsigned depth,
                            struct lerr **err)
@@ -90,12 +107,18 @@ static int check_out_entry(struct checkout *c, int dir_fd, const char *mode, con
         if (streq(mode, "120000"))
                 return write_blob(c, dir_fd, name, id, 0, path, err);
         if (streq(mode, "160000")) {
-                if (c->flags & GIT_CHECKOUT_SUBMODULES_FAIL)
-                        return lerr_set(err, ENOTSUP,
-                                        "check out '%s': submodules are not supported", path);
-                log_warn("Skipping submodule '%s': submodules are not supported", path);
-                if (mkdirat(dir_fd, name, 0755) < 0)
-                        return lerr_errno(err, errno, "check out '%s'", path);
+                _cleanup_close_ int sub = make_dir(dir_fd, name, path, err);
+                if (sub < 0)
+                        return sub;
+                if (!c->links) {
+                        log_warn("Skipping submodule '%s': left as an empty directory", path);
+                        return 0;
+                }
+                struct git_gitlinks *l = c->links;
+                l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+                l->v[l->n].path = xstrdup(path);
+                git_oid_to_hex(id, l->v[l->n].id);
+                l->n++;
                 return 0;
         }
         if (!streq(mode, "40000"))
@@ -103,14 +126,9 @@ static int check_out_entry(struct checkout *c, int dir_fd, const char *mode, con
         if (depth >= GIT_CHECKOUT_MAX_DEPTH)
                 return lerr_set(err, E2BIG, "check out '%s': over %u nested directories", path,
                                 GIT_CHECKOUT_MAX_DEPTH);
-        if (mkdirat(dir_fd, name, 0755) < 0)
-                return lerr_errno(err, errno, "check out '%s'", path);
-        _cleanup_close_ int sub =
-                openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int sub = make_dir(dir_fd, name, path, err);
         if (sub < 0)
-                return lerr_errno(err, errno, "check out '%s'", path);
-        if (fchmod(sub, 0755) < 0)
-                return lerr_errno(err, errno, "check out '%s'", path);
+                return sub;
         return check_out_tree(c, id, sub, path, depth + 1, err);
 }
 
@@ -149,10 +167,18 @@ static int check_out_tree(struct checkout *c, const unsigned char *tree_id, int 
         return 0;
 }
 
-int git_checkout(struct git_pack *p, const unsigned char commit[GIT_OID_RAWSZ], int dir_fd,
-                 unsigned flags, struct lerr **err)
+void git_gitlinks_done(struct git_gitlinks *l)
 {
-        struct checkout c = {.p = p, .flags = flags};
+        for (size_t i = 0; i < l->n; i++)
+                free(l->v[i].path);
+        free(l->v);
+        *l = (struct git_gitlinks){0};
+}
+
+int git_checkout(struct git_pack *p, const unsigned char commit[GIT_OID_RAWSZ], int dir_fd,
+                 struct git_gitlinks *ret_links, struct lerr **err)
+{
+        struct checkout c = {.p = p, .links = ret_links};
         _cleanup_free_ unsigned char *data = NULL;
         unsigned char tree[GIT_OID_RAWSZ];
         enum git_obj_type t;

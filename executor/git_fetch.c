@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "executor/git_checkout.h"
 #include "executor/git_pkt.h"
+#include "executor/git_submodule.h"
 
 #define GIT_MAX_REDIRECTS         5
 #define UPLOAD_PACK_ADVERTISEMENT "application/x-git-upload-pack-advertisement"
@@ -550,37 +551,52 @@ int git_fetch_pack(const char *url, const char *id, const struct git_remote_opts
         return 0;
 }
 
+int git_fetch_checkout(const char *url, const char *id, const struct git_remote_opts *o,
+                       const char *work_dir, int dest_fd, struct git_gitlinks *ret_links,
+                       struct lerr **err)
+{
+        _cleanup_free_ char *shown = git_url_redacted(url);
+        unsigned char raw[GIT_OID_RAWSZ];
+        if (git_oid_from_hex(id, raw) < 0)
+                return lerr_set(err, EINVAL, "invalid commit id '%s'", id);
+        _cleanup_free_ char *tmp = xasprintf("%s/git-fetch.pack", work_dir);
+        _cleanup_close_ int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return lerr_errno(err, errno, "create '%s'", tmp);
+        (void) unlink(tmp);
+        int r = git_fetch_pack(url, id, o, fd, err);
+        if (r < 0)
+                return r;
+        _cleanup_(git_pack_freep) struct git_pack *p = NULL;
+        r = git_pack_open(fd, NULL, &p, err);
+        if (r < 0)
+                return lerr_wrap(err, "fetch %s from '%s'", id, shown);
+        r = git_checkout(p, raw, dest_fd, ret_links, err);
+        if (r < 0)
+                return lerr_wrap(err, "check out %s of '%s'", id, shown);
+        return r;
+}
+
 int git_clone(const struct git_source *s, const char *id, const struct git_remote_opts *o,
               const char *work_dir, int dest_fd, char ret_id[GIT_OID_HEXSZ + 1], struct lerr **err)
 {
         _cleanup_free_ char *shown = git_url_redacted(s->url);
+        _cleanup_(git_gitlinks_done) struct git_gitlinks links = {0};
         char commit[GIT_OID_HEXSZ + 1];
-        unsigned char raw[GIT_OID_RAWSZ];
         int r;
 
         if (id && *id)
                 memcpy(commit, id, sizeof(commit));
         else if ((r = git_resolve(s, o, commit, err)) < 0)
                 return r;
-        if (git_oid_from_hex(commit, raw) < 0)
-                return lerr_set(err, EINVAL, "invalid commit id '%s'", commit);
-        _cleanup_free_ char *tmp = xasprintf("%s/git-fetch.pack", work_dir);
-        _cleanup_close_ int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return lerr_errno(err, errno, "create '%s'", tmp);
-        (void) unlink(tmp);
         log_info("Fetching %s of %s", commit, shown);
-        r = git_fetch_pack(s->url, commit, o, fd, err);
+        r = git_fetch_checkout(s->url, commit, o, work_dir, dest_fd,
+                               o->recurse_submodules ? &links : NULL, err);
         if (r < 0)
                 return r;
-        _cleanup_(git_pack_freep) struct git_pack *p = NULL;
-        r = git_pack_open(fd, NULL, &p, err);
-        if (r < 0)
-                return lerr_wrap(err, "fetch %s from '%s'", commit, shown);
-        r = git_checkout(p, raw, dest_fd, o->fail_submodules ? GIT_CHECKOUT_SUBMODULES_FAIL : 0,
-                         err);
-        if (r < 0)
-                return lerr_wrap(err, "check out %s of '%s'", commit, shown);
+        int k = git_submodules_clone(s->url, o, work_dir, dest_fd, &links, err);
+        if (k < 0)
+                return k;
         memcpy(ret_id, commit, sizeof(commit));
-        return r;
+        return r > INT32_MAX - k ? INT32_MAX : r + k;
 }

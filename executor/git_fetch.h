@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include "executor/git_pack.h"
 
+struct git_gitlinks;
 struct lerr;
 
 #define GIT_FETCH_MAX_REFS_BYTES (16u << 20)
@@ -25,7 +26,7 @@ struct git_remote_opts {
         const char *ca_file;     /* NULL: the system's */
         const char *username;    /* basic auth, NULL: none (userinfo in the URL also works) */
         const char *password;    /* borrowed; never logged */
-        bool fail_submodules;    /* a submodule is an error, not a warning */
+        bool recurse_submodules; /* fetch submodules (git_submodule.h), else warn */
         uint64_t max_pack_bytes; /* 0: GIT_FETCH_MAX_PACK_BYTES */
 };
 
@@ -63,9 +64,16 @@ int git_resolve(const struct git_source *s, const struct git_remote_opts *o,
 int git_fetch_pack(const char *url, const char *id, const struct git_remote_opts *o, int pack_fd,
                    struct lerr **err);
 
-/* All of it: resolves s (unless id is already given: non-NULL and non-empty), fetches into a
- * temporary file in work_dir (deleted at once), checks the pack, checks the commit out into
- * dest_fd (an empty directory). Writes the commit id to ret_id (may be the same buffer as
- * id). Returns the number of entries checked out. */
+/* Fetches commit id of url into a temporary file in work_dir (deleted at once), checks the
+ * pack and checks the commit out into dest_fd (an empty directory), reporting its submodules
+ * as git_checkout() does (ret_links NULL: warnings). Returns the number of entries. */
+int git_fetch_checkout(const char *url, const char *id, const struct git_remote_opts *o,
+                       const char *work_dir, int dest_fd, struct git_gitlinks *ret_links,
+                       struct lerr **err);
+
+/* All of it: resolves s (unless id is already given: non-NULL and non-empty), fetches and
+ * checks out the commit into dest_fd (git_fetch_checkout()), then, with
+ * o->recurse_submodules, its submodules (git_submodules_clone()). Writes the commit id to
+ * ret_id (may be the same buffer as id). Returns the number of entries checked out. */
 int git_clone(const struct git_source *s, const char *id, const struct git_remote_opts *o,
               const char *work_dir, int dest_fd, char ret_id[GIT_OID_HEXSZ + 1], struct lerr **err);

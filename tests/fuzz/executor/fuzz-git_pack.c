@@ -38,8 +38,10 @@ static void check_out(struct git_pack *p, const unsigned char *id)
                 return;
         int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd >= 0) {
-                if (git_checkout(p, id, fd, 0, &err) < 0)
+                struct git_gitlinks links = {0};
+                if (git_checkout(p, id, fd, &links, &err) < 0)
                         lerr_free(err);
+                git_gitlinks_done(&links);
                 close(fd);
         }
         (void) fs_rm_rf_at(AT_FDCWD, dir);

@@ -386,13 +386,67 @@ static void hostile_tree(const char *name, const char *mode, const char *want_ms
         unsigned char id[GIT_OID_RAWSZ];
         struct lerr *err = NULL;
         (void) git_oid_from_hex(commit, id);
-        int r = git_checkout(p, id, dfd, GIT_CHECKOUT_SUBMODULES_FAIL, &err);
+        struct git_gitlinks links = {0};
+        int r = git_checkout(p, id, dfd, &links, &err);
+        git_gitlinks_done(&links);
         ok(r < 0, "checkout refuses '%s' (%s)", name, mode);
         is_str(err ? lerr_message(err) : NULL, want_msg, "message for '%s'", name);
         lerr_free(err);
         is_int(sh("test -z \"$(ls -A %s)\" && test ! -e %s/../evil", out, out), 0,
                "nothing written for '%s'", name);
         close(dfd);
+        git_pack_free(p);
+        close(fd);
+}
+
+/* Gitlinks (one at the top, one nested) are empty 0755 directories, reported with their
+ * paths and commit ids, or only warned about. */
+static void test_gitlinks(void)
+{
+        char repo[512], commit[256], msg[512], path[600], out[600];
+        const char *a = "1111111111111111111111111111111111111111";
+        const char *b = "2222222222222222222222222222222222222222";
+        snprintf(repo, sizeof(repo), "%s/links", tmpdir);
+        sh("rm -rf %s && git init -q %s && cd %s && echo x > f && git add f && "
+           "git update-index --add --cacheinfo 160000,%s,top && "
+           "git update-index --add --cacheinfo 160000,%s,d/e/nested",
+           repo, repo, repo, a, b);
+        sh_out(commit,
+               "cd %s && git -c user.email=t@t -c user.name=t commit -qm x && "
+               "git rev-parse HEAD",
+               repo);
+        snprintf(path, sizeof(path), "%s/links.pack", tmpdir);
+        sh("cd %s && git rev-list --objects HEAD | git pack-objects -q --stdout > %s", repo, path);
+        struct git_pack *p = NULL;
+        int fd = open_pack(path, &p, msg);
+        if (!ok(fd >= 0 && strlen(commit) == 40, "gitlinks: pack opens"))
+                return;
+        unsigned char id[GIT_OID_RAWSZ];
+        (void) git_oid_from_hex(commit, id);
+        for (int report = 0; report < 2; report++) {
+                snprintf(out, sizeof(out), "%s/links-out", tmpdir);
+                sh("rm -rf %s && mkdir %s", out, out);
+                int dfd = open(out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                struct git_gitlinks links = {0};
+                struct lerr *err = NULL;
+                is_int(git_checkout(p, id, dfd, report ? &links : NULL, &err), 5,
+                       "gitlinks: checkout (report %d)", report);
+                is_int(sh("cd %s && test \"$(find . | sort | tr '\\n' ' ')\" = "
+                          "'. ./d ./d/e ./d/e/nested ./f ./top ' && "
+                          "test \"$(stat -c %%a top d/e/nested | tr '\\n' ' ')\" = '755 755 '",
+                          out),
+                       0, "gitlinks: empty 0755 directories (report %d)", report);
+                is_int((int) links.n, report ? 2 : 0, "gitlinks: count (report %d)", report);
+                if (links.n == 2) {
+                        is_str(links.v[0].path, "d/e/nested", "gitlinks: nested path");
+                        is_str(links.v[0].id, b, "gitlinks: nested commit");
+                        is_str(links.v[1].path, "top", "gitlinks: top path");
+                        is_str(links.v[1].id, a, "gitlinks: top commit");
+                }
+                git_gitlinks_done(&links);
+                lerr_free(err);
+                close(dfd);
+        }
         git_pack_free(p);
         close(fd);
 }
@@ -462,7 +516,7 @@ int main(void)
         hostile_tree("..", "40000", "unsafe entry name in tree '/'");
         hostile_tree(".git", "40000", "unsafe entry name in tree '/'");
         hostile_tree(".GIT", "100644", "unsafe entry name in tree '/'");
-        hostile_tree("sub", "160000", "check out 'sub': submodules are not supported");
+        test_gitlinks();
         hostile_tree("x", "100600", "check out 'x': unknown mode 100600");
         int r = tap_done();
         if (r == 0)
