@@ -261,8 +261,12 @@ static int try_urls(struct reg_client *c, struct endpoint *ep, const struct desc
                 if (v->got > 0)
                         break; /* a partial failure elsewhere: nothing sound to continue */
                 r = fetch_from(c, ep, NULL, u, false, v, &status, err);
-                if (r >= 0)
+                if (r >= 0) {
+                        /* the registry's 404 (or an earlier URL's failure) is moot now */
+                        if (err)
+                                lerr_free(TAKE_PTR(*err));
                         return 0;
+                }
                 _cleanup_free_ char *lu = http_url_for_log(u);
                 (void) lerr_wrap(err, "foreign layer URL '%s'", lu);
         }
