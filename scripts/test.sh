@@ -109,6 +109,15 @@ fi
 if [ -f build-asan/build.ninja ]; then
         run_meson unit-asan build-asan --suite unit
         run_meson fuzz-regress-asan build-asan --suite fuzz-regress
+        # The executor and the test tools under ASan+UBSan through the integration tests: lading's
+        # side only (buildah's is the same as in the plain run), without the memory ceilings
+        # (ASan's shadow memory) and the static executor's tests (not an ASan build).
+        asan_tests=$(meson test -C build-asan --list 2>/dev/null |
+                sed -n 's|^lading:integration / ||p' |
+                grep -vxE 'registry-memory|release-selfbuild|release-pod|static-executor')
+        # shellcheck disable=SC2086
+        LADING_BUILD_BUILDERS=lading run_meson integration-asan build-asan --num-processes 2 -t 2 \
+                $asan_tests
 fi
 
 # Bounded fuzzing: any crash, leak or sanitizer report fails the target.
