@@ -116,7 +116,8 @@ if [ -f build-asan/build.ninja ]; then
                 sed -n 's|^lading:integration / ||p' |
                 grep -vxE 'registry-memory|release-selfbuild|release-pod|static-executor')
         # shellcheck disable=SC2086
-        LADING_BUILD_BUILDERS=lading run_meson integration-asan build-asan --num-processes 2 -t 2 \
+        LADING_BUILD_BUILDERS=lading run_meson integration-asan build-asan --suite integration \
+                --num-processes 2 -t 2 \
                 $asan_tests
 fi
 
