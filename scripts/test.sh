@@ -117,8 +117,7 @@ if [ -f build-asan/build.ninja ]; then
                 grep -vxE 'registry-memory|release-selfbuild|release-pod|static-executor')
         # shellcheck disable=SC2086
         LADING_BUILD_BUILDERS=lading run_meson integration-asan build-asan --suite integration \
-                --num-processes 2 -t 2 \
-                $asan_tests
+                --num-processes 2 -t 2 $asan_tests
 fi
 
 # Bounded fuzzing: any crash, leak or sanitizer report fails the target.
