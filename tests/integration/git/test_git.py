@@ -4,34 +4,21 @@ by `git http-backend` (githttp.py) on 127.0.0.1, built from with the executor in
 mode. Checks the exact files, modes, owners and symlinks of the image's layers (read with
 skopeo and Python's tarfile), and the error messages for an unknown ref, a server that is not
 git and a corrupted packfile."""
-import json
 import os
-import subprocess
 import sys
-import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from githttp import GitServer  # noqa: E402
+from gitlib import Checks, git  # noqa: E402
+import gitlib  # noqa: E402
 
 executor = os.path.abspath(sys.argv[1])
-n = failed = 0
+check = Checks()
 
 
-def check(cond, name, detail=""):
-    global n, failed
-    n += 1
-    print(("ok" if cond else "not ok"), n, "-", name)
-    if not cond:
-        failed += 1
-        for line in str(detail).splitlines()[-25:]:
-            print("#  ", line)
-    return cond
 
 
-def git(cwd, *args):
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout.strip()
 
 
 def make_repo(root):
@@ -70,34 +57,8 @@ def make_repo(root):
     return first, second
 
 
-def build(work, name, context, *flags, dockerfile=None, env_extra=None):
-    out = os.path.join(work, "out-" + name)
-    env = {**os.environ, "GIT_PULL_METHOD": "http", **(env_extra or {})}
-    cmd = [executor, "--sandbox", os.path.join(work, "sandbox-" + name), "--context", context,
-           "--no-push", "--oci-layout-path", out, *flags]
-    if dockerfile:
-        cmd += ["--dockerfile", dockerfile]
-    # the Dockerfile is looked up as given first: run where there is none
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env, cwd=work)
-    return p, out
 
 
-def layers(layout):
-    """{path: (type, mode, uid, gid, content or link target)} over all layers, via skopeo."""
-    p = subprocess.run(["skopeo", "inspect", "--raw", f"oci:{layout}"], capture_output=True,
-                       text=True)
-    if p.returncode != 0:
-        return {"skopeo failed": p.stderr}
-    entries = {}
-    for layer in json.loads(p.stdout)["layers"]:
-        blob = os.path.join(layout, "blobs", *layer["digest"].split(":"))
-        with tarfile.open(blob, "r:*") as t:
-            for m in t.getmembers():
-                kind = "d" if m.isdir() else "l" if m.issym() else "f" if m.isfile() else "?"
-                data = (t.extractfile(m).read().decode() if m.isfile()
-                        else m.linkname if m.issym() else "")
-                entries[m.name.rstrip("/")] = (kind, m.mode & 0o7777, m.uid, m.gid, data)
-    return entries
 
 
 def tree(prefix, readme, extra=None, uid=0, dockerfile="FROM scratch\nCOPY . /ctx/\n",
@@ -143,25 +104,25 @@ with tempfile.TemporaryDirectory(prefix="lading-git-") as work:
             ("ref-and-commit", f"{repo}#refs/heads/main#{first}", [], "hello\n", {}),
         ]
         for name, ctx, flags, readme, extra in cases:
-            p, out = build(work, name, ctx, *flags)
+            p, out = gitlib.build(executor, work, name, ctx, *flags)
             if check(p.returncode == 0, f"context {name}: builds", p.stderr):
-                same(layers(out), tree("ctx", readme, extra, top_mode=0o755),
+                same(gitlib.layers(out), tree("ctx", readme, extra, top_mode=0o755),
                      f"context {name}: the layer holds the checkout")
-        p, out = build(work, "moved", f"git://{host}/moved/repo.git#v1")
+        p, out = gitlib.build(executor, work, "moved", f"git://{host}/moved/repo.git#v1")
         if check(p.returncode == 0, "a redirected repository builds", p.stderr):
-            same(layers(out), tree("ctx", "hello\n"), "redirected: the layer holds the checkout")
-        p, out = build(work, "auth", f"git://{host}/auth/repo.git#v1",
+            same(gitlib.layers(out), tree("ctx", "hello\n"), "redirected: the layer holds the checkout")
+        p, out = gitlib.build(executor, work, "auth", f"git://{host}/auth/repo.git#v1",
                        env_extra={"GIT_USERNAME": "user", "GIT_PASSWORD": "secret"})
         if check(p.returncode == 0, "GIT_USERNAME/GIT_PASSWORD: builds", p.stderr):
-            same(layers(out), tree("ctx", "hello\n"), "auth: the layer holds the checkout")
+            same(gitlib.layers(out), tree("ctx", "hello\n"), "auth: the layer holds the checkout")
         check("secret" not in p.stderr, "auth: the password is not logged", p.stderr)
-        p, out = build(work, "commit-log", f"{repo}#{first}")
+        p, out = gitlib.build(executor, work, "commit-log", f"{repo}#{first}")
         check(f"Build context: commit {first} of {repo}#{first}" in p.stderr,
               "the commit checked out is logged", p.stderr)
 
-        p, out = build(work, "sub-path", f"{repo}#v1", "--context-sub-path", "sub")
+        p, out = gitlib.build(executor, work, "sub-path", f"{repo}#v1", "--context-sub-path", "sub")
         if check(p.returncode == 0, "--context-sub-path builds", p.stderr):
-            same(layers(out), {
+            same(gitlib.layers(out), {
                 "sub": ("d", 0o755, 0, 0, ""),
                 "sub/Dockerfile": ("f", 0o644, 0, 0, "FROM scratch\nCOPY . /sub/\n"),
                 "sub/d": ("d", 0o755, 0, 0, ""),
@@ -174,7 +135,7 @@ with tempfile.TemporaryDirectory(prefix="lading-git-") as work:
         with open(os.path.join(local, "Dockerfile"), "w") as f:
             f.write(f"FROM scratch\nADD {srv.url}/repo.git#v1 /src\n"
                     f"ADD --keep-git-dir=true --chown=1000:1000 {srv.url}/repo.git /full/\n")
-        p, out = build(work, "add", local)
+        p, out = gitlib.build(executor, work, "add", local)
         if check(p.returncode == 0, "ADD of git repositories builds", p.stderr):
             want = tree("src", "hello\n")
             want.update(tree("full", "hello2\n", uid=1000, extra={
@@ -189,15 +150,15 @@ with tempfile.TemporaryDirectory(prefix="lading-git-") as work:
                 "full/.git/refs/heads": ("d", 0o755, 1000, 1000, ""),
                 "full/.git/refs/tags": ("d", 0o755, 1000, 1000, ""),
             }))
-            same(layers(out), want, "ADD: exact files, modes, owners, symlinks and .git")
+            same(gitlib.layers(out), want, "ADD: exact files, modes, owners, symlinks and .git")
         # the cache key holds the commit the ref names: same commit, served from the cache;
         # the branch moved, built again
         with open(os.path.join(local, "Dockerfile"), "w") as f:
             f.write(f"FROM scratch\nADD {srv.url}/repo.git#main /src\n")
         cache = ["--cache=true", "--cache-copy-layers", "--cache-repo",
                  "oci:" + os.path.join(work, "cache-layout")]
-        p1, _ = build(work, "cache1", local, *cache)
-        p2, _ = build(work, "cache2", local, *cache)
+        p1, _ = gitlib.build(executor, work, "cache1", local, *cache)
+        p2, _ = gitlib.build(executor, work, "cache2", local, *cache)
         check(p1.returncode == 0 and "1 entries pushed" in p1.stderr, "ADD git: cached",
               p1.stderr)
         check(p2.returncode == 0 and "every step from the cache (1)" in p2.stderr and
@@ -209,12 +170,12 @@ with tempfile.TemporaryDirectory(prefix="lading-git-") as work:
         git(w, "commit", "-qam", "three")
         third = git(w, "rev-parse", "HEAD")
         git(w, "push", "-q", os.path.join(work, "srv", "repo.git"), "main")
-        p3, out = build(work, "cache3", local, *cache)
+        p3, out = gitlib.build(executor, work, "cache3", local, *cache)
         check(p3.returncode == 0 and "No cached layer found" in p3.stderr and
               f"Fetching {third} of {srv.url}/repo.git" in p3.stderr,
               "ADD git: the branch moved, built again", p3.stderr)
-        check(layers(out).get("src/README") == ("f", 0o644, 0, 0, "hello3\n"),
-              "ADD git: the new commit's files", layers(out).get("src/README"))
+        check(gitlib.layers(out).get("src/README") == ("f", 0o644, 0, 0, "hello3\n"),
+              "ADD git: the new commit's files", gitlib.layers(out).get("src/README"))
 
         # errors
         errors = [
@@ -240,21 +201,20 @@ with tempfile.TemporaryDirectory(prefix="lading-git-") as work:
              "GIT_USERNAME and GIT_PASSWORD, or GIT_TOKEN)\n"),
         ]
         for name, ctx, want in errors:
-            p, _ = build(work, name, ctx)
+            p, _ = gitlib.build(executor, work, name, ctx)
             check(p.returncode == 1 and p.stderr.endswith(want), f"error: {name}", p.stderr)
-        p, _ = build(work, "corrupt", f"git://{host}/corrupt/repo.git")
+        p, _ = gitlib.build(executor, work, "corrupt", f"git://{host}/corrupt/repo.git")
         check(p.returncode == 1 and f"fetch {third} from '{srv.url}/corrupt/repo.git': packfile object "
               in p.stderr, "error: corrupted packfile", p.stderr)
-        p, _ = build(work, "pull-method", repo, env_extra={"GIT_PULL_METHOD": "ftp"})
+        p, _ = gitlib.build(executor, work, "pull-method", repo, env_extra={"GIT_PULL_METHOD": "ftp"})
         check(p.returncode == 1 and p.stderr.endswith(
               "error: invalid value 'ftp' in GIT_PULL_METHOD: expected https or http\n"),
               "error: GIT_PULL_METHOD neither https nor http", p.stderr)
         with open(os.path.join(local, "Dockerfile"), "w") as f:
             f.write("FROM scratch\nADD git@github.com:o/r.git /src\n")
-        p, _ = build(work, "ssh", local)
+        p, _ = gitlib.build(executor, work, "ssh", local)
         check(p.returncode == 1 and "git source 'git@github.com:o/r.git': only https:// "
               "repositories are supported (no ssh or git:// protocol)" in p.stderr,
               "error: ADD of an ssh repository", p.stderr)
 
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+check.done()

@@ -6,34 +6,21 @@ the submodules' files at the commits the gitlinks record (not their newer HEADs)
 without the option a submodule is an empty directory with a warning, the error for an ssh
 submodule and for a gitlink without a .gitmodules entry, and that credentials are sent to
 the superproject's host only."""
-import json
 import os
-import subprocess
 import sys
-import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from githttp import GitServer  # noqa: E402
+from gitlib import Checks, git  # noqa: E402
+import gitlib  # noqa: E402
 
 executor = os.path.abspath(sys.argv[1])
-n = failed = 0
+check = Checks()
 
 
-def check(cond, name, detail=""):
-    global n, failed
-    n += 1
-    print(("ok" if cond else "not ok"), n, "-", name)
-    if not cond:
-        failed += 1
-        for line in str(detail).splitlines()[-25:]:
-            print("#  ", line)
-    return cond
 
 
-def git(cwd, *args):
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout.strip()
 
 
 def commit(work, files, links=(), message="c"):
@@ -74,30 +61,13 @@ def modules(*entries):
                    for name, path, url in entries)
 
 
-def build(work, name, context, *flags, env_extra=None):
-    out = os.path.join(work, "out-" + name)
-    env = {**os.environ, "GIT_PULL_METHOD": "http", **(env_extra or {})}
-    cmd = [executor, "--sandbox", os.path.join(work, "sandbox-" + name), "--context", context,
-           "--no-push", "--oci-layout-path", out, *flags]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env, cwd=work)
-    return p, out
 
 
-def layers(layout):
-    """{path: (type, mode, content)} over all layers, via skopeo."""
-    p = subprocess.run(["skopeo", "inspect", "--raw", f"oci:{layout}"], capture_output=True,
-                       text=True)
-    if p.returncode != 0:
-        return {"skopeo failed": p.stderr}
-    entries = {}
-    for layer in json.loads(p.stdout)["layers"]:
-        blob = os.path.join(layout, "blobs", *layer["digest"].split(":"))
-        with tarfile.open(blob, "r:*") as t:
-            for m in t.getmembers():
-                kind = "d" if m.isdir() else "f" if m.isfile() else "?"
-                data = t.extractfile(m).read().decode() if m.isfile() else ""
-                entries[m.name.rstrip("/")] = (kind, m.mode & 0o7777, data)
-    return entries
+
+
+def layers3(layout):
+    """{path: (type, mode, content)}: the files as this test checks them."""
+    return {k: (v[0], v[1], v[4]) for k, v in gitlib.layers(layout).items()}
 
 
 def same(got, want, name):
@@ -145,10 +115,10 @@ with tempfile.TemporaryDirectory(prefix="lading-gitsub-") as work:
         repo(work, "super-other", {"Dockerfile": DOCKERFILE, ".gitmodules": modules(
             ("sub", "lib/sub", f"http://localhost:{port}/auth/sub.git"))}, [("lib/sub", sub1)])
 
-        p, out = build(work, "recurse", f"git://{host}/super.git", "--git",
+        p, out = gitlib.build(executor, work, "recurse", f"git://{host}/super.git", "--git",
                        "recurse-submodules=true")
         if check(p.returncode == 0, "recurse-submodules: builds", p.stderr):
-            same(layers(out), {
+            same(layers3(out), {
                 "ctx": ("d", 0o755, ""),
                 "ctx/Dockerfile": ("f", 0o644, DOCKERFILE),
                 "ctx/.gitmodules": ("f", 0o644, super_mods),
@@ -167,9 +137,9 @@ with tempfile.TemporaryDirectory(prefix="lading-gitsub-") as work:
               f"{srv.url}/nested.git\n" in p.stderr,
               "recurse-submodules: one line per submodule", p.stderr)
 
-        p, out = build(work, "plain", f"git://{host}/super.git")
+        p, out = gitlib.build(executor, work, "plain", f"git://{host}/super.git")
         if check(p.returncode == 0, "without the option: builds", p.stderr):
-            got = layers(out)
+            got = layers3(out)
             check(got.get("ctx/lib/sub") == ("d", 0o755, "") and
                   not any(k.startswith("ctx/lib/sub/") for k in got),
                   "without the option: the submodule is an empty directory", got)
@@ -193,19 +163,18 @@ with tempfile.TemporaryDirectory(prefix="lading-gitsub-") as work:
              "GIT_TOKEN)\n"),
         ]
         for name, path, env, want in errors:
-            p, _ = build(work, name, f"git://{host}/{path}.git", "--git",
+            p, _ = gitlib.build(executor, work, name, f"git://{host}/{path}.git", "--git",
                          "recurse-submodules=true", env_extra=env)
             check(p.returncode == 1 and p.stderr.endswith(
                   f"error: get the build context 'git://{host}/{path}.git': {want}"),
                   f"error: {name}", p.stderr)
         # the same credentials go to a submodule on the superproject's host
-        p, out = build(work, "same-host", f"git://{host}/auth/super.git", "--git",
+        p, out = gitlib.build(executor, work, "same-host", f"git://{host}/auth/super.git", "--git",
                        "recurse-submodules=true",
                        env_extra={"GIT_USERNAME": "user", "GIT_PASSWORD": "secret"})
         if check(p.returncode == 0, "same host: the credentials are sent", p.stderr):
-            check(layers(out).get("ctx/lib/sub/deep/nested/n.txt") == ("f", 0o644, "nested1\n"),
+            check(layers3(out).get("ctx/lib/sub/deep/nested/n.txt") == ("f", 0o644, "nested1\n"),
                   "same host: the nested submodule's file", p.stderr)
         check("secret" not in p.stderr, "same host: the password is not logged", p.stderr)
 
-print(f"1..{n}")
-sys.exit(1 if failed else 0)
+check.done()
