@@ -187,7 +187,9 @@ static int add_git(struct stage_ctx *s, const char *src, const char *dest, bool 
         /* the checkout's root becomes dest: a directory git would make, whatever the umask */
         if (dfd < 0 || fchmod(dfd, 0755) < 0)
                 return lerr_errno(err, errno, "ADD: open '%s'", work);
-        struct git_remote_opts go = {.allow_http = startswith(gs.url, "http://") != NULL};
+        /* BuildKit's ADD checks the submodules out too (Kaniko's ADD has no git) */
+        struct git_remote_opts go = {.allow_http = startswith(gs.url, "http://") != NULL,
+                                     .recurse_submodules = true};
         char id[GIT_OID_HEXSZ + 1];
         r = git_clone(&gs, cache_git_commit(s, src), &go, s->b->kaniko_dir, dfd, id, err);
         if (r >= 0 && keep_git_dir)

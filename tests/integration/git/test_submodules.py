@@ -116,7 +116,7 @@ with tempfile.TemporaryDirectory(prefix="lading-gitsub-") as work:
             ("sub", "lib/sub", f"http://localhost:{port}/auth/sub.git"))}, [("lib/sub", sub1)])
 
         p, out = gitlib.build(executor, work, "recurse", f"git://{host}/super.git", "--git",
-                       "recurse-submodules=true")
+                              "recurse-submodules=true")
         if check(p.returncode == 0, "recurse-submodules: builds", p.stderr):
             same(layers3(out), {
                 "ctx": ("d", 0o755, ""),
@@ -136,6 +136,21 @@ with tempfile.TemporaryDirectory(prefix="lading-gitsub-") as work:
               f"Fetching submodule 'lib/sub/deep/nested' (commit {nested1[:7]}) from "
               f"{srv.url}/nested.git\n" in p.stderr,
               "recurse-submodules: one line per submodule", p.stderr)
+
+        # ADD of a repository fetches its submodules, as BuildKit's does
+        local = os.path.join(work, "local")
+        os.makedirs(local)
+        with open(os.path.join(local, "Dockerfile"), "w") as f:
+            f.write(f"FROM scratch\nADD {srv.url}/super.git /src/\n")
+        p, out = gitlib.build(executor, work, "add", local)
+        if check(p.returncode == 0, "ADD: builds", p.stderr):
+            got = layers3(out)
+            check((got.get("src/lib/sub/s.txt"), got.get("src/lib/sub/deep/nested/n.txt"),
+                   got.get("src/top.txt")) ==
+                  (("f", 0o644, "sub1\n"), ("f", 0o644, "nested1\n"), ("f", 0o644, "top\n")),
+                  "ADD: the submodules at the recorded commits", got)
+            check(not any(k.endswith("/.git") or "/.git/" in k for k in got), "ADD: no .git",
+                  got)
 
         p, out = gitlib.build(executor, work, "plain", f"git://{host}/super.git")
         if check(p.returncode == 0, "without the option: builds", p.stderr):
@@ -164,14 +179,14 @@ with tempfile.TemporaryDirectory(prefix="lading-gitsub-") as work:
         ]
         for name, path, env, want in errors:
             p, _ = gitlib.build(executor, work, name, f"git://{host}/{path}.git", "--git",
-                         "recurse-submodules=true", env_extra=env)
+                                  "recurse-submodules=true", env_extra=env)
             check(p.returncode == 1 and p.stderr.endswith(
                   f"error: get the build context 'git://{host}/{path}.git': {want}"),
                   f"error: {name}", p.stderr)
         # the same credentials go to a submodule on the superproject's host
         p, out = gitlib.build(executor, work, "same-host", f"git://{host}/auth/super.git", "--git",
-                       "recurse-submodules=true",
-                       env_extra={"GIT_USERNAME": "user", "GIT_PASSWORD": "secret"})
+                              "recurse-submodules=true",
+                              env_extra={"GIT_USERNAME": "user", "GIT_PASSWORD": "secret"})
         if check(p.returncode == 0, "same host: the credentials are sent", p.stderr):
             check(layers3(out).get("ctx/lib/sub/deep/nested/n.txt") == ("f", 0o644, "nested1\n"),
                   "same host: the nested submodule's file", p.stderr)
