@@ -6,15 +6,17 @@ client_assertion and the Resource Manager scope; IMDS's GET with "Metadata: true
 and resource; the exchange form (grant_type=access_token, service, tenant, an access token this
 fake issued). Each request is recorded as (kind, form or query)."""
 
-import http.server
 import json
-import threading
 import urllib.parse
+
+from cachelib import LoopbackFake
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
-class FakeAzure:
+class FakeAzure(LoopbackFake):
+    METHODS = ("GET", "POST")
+
     def __init__(self, tenant, client, secret, assertion, mi_client):
         self.tenant, self.client, self.secret = tenant, client, secret
         self.assertion, self.mi_client = assertion, mi_client
@@ -25,25 +27,7 @@ class FakeAzure:
         self.problems = []   # what a request got wrong
         self.aad_tokens = {}  # access token: who
         self.refresh = {}     # refresh token: (registry, access token)
-        fake = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                fake.post(self)
-
-            def do_GET(self):
-                fake.get(self)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.start()
 
     def clear(self):
         self.requests, self.problems = [], []
@@ -68,6 +52,9 @@ class FakeAzure:
             self.problems.append(f"content type {h.headers.get('Content-Type')}")
         pairs = urllib.parse.parse_qsl(raw, keep_blank_values=True, strict_parsing=True)
         return dict(pairs)
+
+    def serve(self, h):
+        return self.post(h) if h.command == "POST" else self.get(h)
 
     def post(self, h):
         f = self.form(h)

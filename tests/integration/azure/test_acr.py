@@ -45,9 +45,9 @@ class Run:
 
     def __call__(self, env, *hosts, config=None):
         full = {k: v for k, v in clean_env().items() if not k.startswith("AZURE_")}
-        full.update({"HOME": "/nonexistent", "AZURE_AUTHORITY_HOST": self.fake.url,
-                     "LADING_TEST_ACR_ENDPOINT": self.fake.url,
-                     "LADING_TEST_AZURE_IMDS_ENDPOINT": self.fake.url})
+        full.update({"HOME": "/nonexistent", "AZURE_AUTHORITY_HOST": self.fake.endpoint,
+                     "LADING_TEST_ACR_ENDPOINT": self.fake.endpoint,
+                     "LADING_TEST_AZURE_IMDS_ENDPOINT": self.fake.endpoint})
         full.update(env)
         self.fake.clear()
         argv = [self.binary] + (["--azure-config", config] if config else []) + list(hosts)
@@ -174,7 +174,7 @@ def test_errors(t, run, fake, work):
                         "AZURE_CLIENT_SECRET": "not-the-secret"}, REG)
     t.eq((rc, out.strip()), (1, f"error: get credentials for '{REG}': Azure AD token: client "
                                 f"secret of '{CLIENT}' from AZURE_CLIENT_SECRET at "
-                                f"'{fake.url}/{TENANT}/oauth2/v2.0/token': HTTP 401: "
+                                f"'{fake.endpoint}/{TENANT}/oauth2/v2.0/token': HTTP 401: "
                                 "invalid_client: AADSTS7000215: Invalid client secret provided."),
          "Azure AD refuses the secret: one line with the step, status and description")
     t.ok("not-the-secret" not in out + err, "the refused secret is not shown either")
@@ -183,7 +183,7 @@ def test_errors(t, run, fake, work):
                         "AZURE_CLIENT_SECRET": SECRET}, REG)
     fake.reject_exchange = False
     t.eq((rc, out.strip()), (1, f"error: get credentials for '{REG}': ACR token exchange at "
-                                f"'{fake.url}/oauth2/exchange': HTTP 401: UNAUTHORIZED: the "
+                                f"'{fake.endpoint}/oauth2/exchange': HTTP 401: UNAUTHORIZED: the "
                                 "access token is not valid for this registry"),
          "the exchange refuses: one line with the step, status and message")
     bad = write(os.path.join(work, "bad.json"), json.dumps(

@@ -26,6 +26,33 @@ from harness import skopeo as sk  # noqa: E402
 BUILD_TIMEOUT = 240
 
 
+class LoopbackFake:
+    """The scaffold of the fake cloud services (S3, STS/ECS/IMDS, ECR, GCS, Azure): an HTTP
+    server on 127.0.0.1, on a free port, in a thread of the test. A subclass lists the HTTP
+    methods it answers in METHODS and implements serve(handler); start() sets host and
+    endpoint."""
+
+    METHODS = ("GET",)
+
+    def start(self):
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+        for method in self.METHODS:
+            setattr(Handler, "do_" + method, lambda h: fake.serve(h))
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        self.endpoint = f"http://{self.host}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class Tap:
     def __init__(self):
         self.n = 0

@@ -6,14 +6,14 @@ its RS256 signature with `openssl dgst -sha256 -verify` against the account's pu
 public; errors are the JSON API's {"error":{"code":N,"message":...}}."""
 
 import base64
-import http.server
 import json
 import os
 import subprocess
 import tempfile
-import threading
 import time
 import urllib.parse
+
+from cachelib import LoopbackFake
 
 SCOPE = "https://www.googleapis.com/auth/devstorage.read_only"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -23,9 +23,11 @@ def unb64url(s):
     return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
 
 
-class FakeGCS:
+class FakeGCS(LoopbackFake):
     """objects: {(bucket, object): bytes}; accounts: {client_email: public key PEM path};
     users: {(client_id, client_secret, refresh_token)}; public: set of (bucket, object)."""
+
+    METHODS = ("GET", "POST")
 
     def __init__(self, objects, accounts, users=(), public=()):
         self.objects, self.accounts = objects, accounts
@@ -35,27 +37,11 @@ class FakeGCS:
         self.jwt_problems = []
         self.scope = SCOPE  # what the token endpoint requires of a JWT
         self.tmp = tempfile.mkdtemp(prefix="lading-fake-gcs-")
-        fake = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                fake.get(self)
-
-            def do_POST(self):
-                fake.post(self)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.host = f"127.0.0.1:{self.server.server_address[1]}"
-        self.endpoint = f"http://{self.host}"
+        self.start()
         self.token_uri = f"{self.endpoint}/token"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().stop()
         for name in os.listdir(self.tmp):
             os.unlink(os.path.join(self.tmp, name))
         os.rmdir(self.tmp)
@@ -114,6 +100,9 @@ class FakeGCS:
             self.jwt_problems.append("signature")
             return None
         return iss
+
+    def serve(self, h):
+        return self.post(h) if h.command == "POST" else self.get(h)
 
     def post(self, h):
         n = int(h.headers.get("Content-Length") or 0)

@@ -7,11 +7,11 @@ token). Each checks what a real service would and records what it saw."""
 
 import hashlib
 import hmac
-import http.server
 import json
 import re
-import threading
 import urllib.parse
+
+from cachelib import LoopbackFake
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/lading-ci"
 IMDS_ROLE = "lading-instance-role"
@@ -31,9 +31,11 @@ def sts_signature(secret, amz_date, region, creq):
     return hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
 
 
-class FakeAWS:
+class FakeAWS(LoopbackFake):
     """web_token: the token STS accepts; sts, ecs, imds: (access key, secret, session token)
     each service hands out; ecs_auth: the Authorization value the ECS endpoint wants."""
+
+    METHODS = ("GET", "PUT", "POST")
 
     def __init__(self, web_token, ecs_auth, sts, ecs, imds):
         self.web_token, self.ecs_auth = web_token, ecs_auth
@@ -44,28 +46,7 @@ class FakeAWS:
         # {role ARN: (access key, secret, session token)} handed out; assume_log has
         # (role, signing access key, signing region, what was wrong or "ok")
         self.sts_users, self.roles, self.assume_log = {}, {}, []
-        fake = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                fake.handle(self, "GET")
-
-            def do_PUT(self):
-                fake.handle(self, "PUT")
-
-            def do_POST(self):
-                fake.handle(self, "POST")
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.start()
 
     def reply(self, h, status, body, ctype, note):
         self.requests.append((h.command, h.path, note))
@@ -76,7 +57,8 @@ class FakeAWS:
         h.end_headers()
         h.wfile.write(data)
 
-    def handle(self, h, method):
+    def serve(self, h):
+        method = h.command
         n = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(n).decode() if n else ""
         if method == "POST" and h.path == "/sts/":

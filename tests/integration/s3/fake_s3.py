@@ -4,10 +4,10 @@ SigV4 verification (hmac, hashlib; nothing shared with lading's C code) and S3's
 
 import hashlib
 import hmac
-import http.server
 import re
-import threading
 import urllib.parse
+
+from cachelib import LoopbackFake
 
 AUTH_RE = re.compile(r"^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/s3/aws4_request, "
                      r"SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$")
@@ -28,29 +28,14 @@ def signature(secret, amz_date, region, creq):
     return hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
 
 
-class FakeS3:
+class FakeS3(LoopbackFake):
     """objects: {(bucket, key): bytes}; users: {access key: (secret, session token or None)};
     public: set of (bucket, key) readable without credentials."""
 
     def __init__(self, objects, users, public=()):
         self.objects, self.users, self.public = objects, users, set(public)
         self.requests = []  # (path, access key or None, region, signed headers, status)
-        fake = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                fake.handle(self)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.start()
 
     def reply(self, h, status, body, record):
         self.requests.append(record + (status,))
@@ -98,7 +83,7 @@ class FakeS3:
                     "method."), record
         return None, record
 
-    def handle(self, h):
+    def serve(self, h):
         path = h.path.split("?", 1)[0]
         problem, record = self.check_auth(h, path)
         parts = urllib.parse.unquote(path).lstrip("/").split("/", 1)

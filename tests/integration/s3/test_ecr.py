@@ -12,20 +12,18 @@ elsewhere)."""
 import base64
 import hashlib
 import hmac
-import http.server
 import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
-import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cache"))
 sys.path.insert(0, HERE)
 
-from cachelib import Tap, clean_env  # noqa: E402
+from cachelib import LoopbackFake, Tap, clean_env  # noqa: E402
 from fake_aws import FakeAWS  # noqa: E402
 
 HOST = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
@@ -53,28 +51,15 @@ def signature(secret, amz_date, region, creq):
     return hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
 
 
-class FakeECR:
+class FakeECR(LoopbackFake):
     """users: {access key: (secret, session token or None)}."""
+
+    METHODS = ("POST",)
 
     def __init__(self, users):
         self.users = users
         self.requests = []  # (region, access key, "ok" or what was wrong)
-        fake = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                fake.handle(self)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.start()
 
     def reply(self, h, status, obj, record):
         self.requests.append(record)
@@ -116,7 +101,7 @@ class FakeECR:
                 "not match the signature you provided."
         return None
 
-    def handle(self, h):
+    def serve(self, h):
         body = h.rfile.read(int(h.headers.get("Content-Length") or 0))
         m = AUTH_RE.match(h.headers.get("Authorization") or "")
         record = (m.group(3), m.group(1)) if m else (None, None)
