@@ -99,15 +99,9 @@ static int exchange(const char *registry, const struct azure_token *t, char **re
                                            : xasprintf("https://%s/oauth2/exchange", registry);
         _cleanup_secret_ char *form = acr_exchange_form(registry, t->tenant, t->access_token);
         _cleanup_(secret_buf_done) struct buf resp = BUF_INIT(AZURE_RESPONSE_MAX);
-        long status = 0;
         log_debug("ACR: exchanging an Azure AD token (%s) for a refresh token at %s", t->source,
                   url);
-        int r = azure_http(url, form, NULL, &resp, &status, err);
-        if (r >= 0 && status != 200) {
-                _cleanup_free_ char *msg = azure_error_message(resp.data, resp.len);
-                r = lerr_set(err, status >= 400 && status < 500 ? EACCES : EIO, "HTTP %ld%s%s",
-                             status, msg ? ": " : "", msg ? msg : "");
-        }
+        int r = azure_http(url, form, NULL, &resp, err);
         if (r >= 0)
                 r = acr_refresh_token_parse(resp.data ?: "", resp.len, ret, err);
         if (r < 0)

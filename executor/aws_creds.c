@@ -4,7 +4,6 @@
  * credentials: a build context is one download. */
 #include "executor/aws_creds.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -22,6 +21,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/macros.h"
+#include "executor/api_http.h"
 #include "executor/context_s3.h"
 #include "executor/s3_sign.h"
 
@@ -133,111 +133,17 @@ int aws_json_creds_parse(const char *body, size_t len, struct s3_credentials *re
         return 0;
 }
 
-struct request {
-        const char *method; /* "GET", "PUT" or "POST" */
-        const char *url;
-        const char *const *headers; /* "Name: value", NULL-terminated, or NULL */
-        const char *body;           /* for PUT and POST, or NULL */
-        long connect_ms, total_ms;
-        int retries; /* extra attempts on connection errors and 5xx */
-};
-
-static size_t on_body(char *p, size_t size, size_t nmemb, void *userdata)
-{
-        size_t n = size * nmemb;
-        return buf_append(userdata, p, n) < 0 ? 0 : n;
-}
-
-static void slist_cleanse_free(struct curl_slist **l)
-{
-        for (struct curl_slist *it = *l; it; it = it->next)
-                OPENSSL_cleanse(it->data, strlen(it->data));
-        curl_slist_free_all(*l);
-}
-
-static void curl_cleanupp(CURL **h)
-{
-        if (*h)
-                curl_easy_cleanup(*h);
-}
-
-static CURLcode perform(CURL *h, const struct request *q, struct curl_slist *headers,
-                        struct buf *out, char *errbuf)
-{
-        curl_easy_reset(h);
-        (void) curl_easy_setopt(h, CURLOPT_URL, q->url);
-        (void) curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-        (void) curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-        (void) curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-        (void) curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-        (void) curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
-        (void) curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, q->connect_ms);
-        (void) curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, q->total_ms);
-        (void) curl_easy_setopt(h, CURLOPT_USERAGENT, "lading");
-        (void) curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        (void) curl_easy_setopt(h, CURLOPT_NOPROXY, "169.254.169.254,169.254.170.2");
-        if (q->body) {
-                (void) curl_easy_setopt(h, CURLOPT_POSTFIELDS, q->body);
-                (void) curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long) strlen(q->body));
-        }
-        if (!streq(q->method, q->body ? "POST" : "GET"))
-                (void) curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
-        if (headers)
-                (void) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-        errbuf[0] = '\0';
-        return curl_easy_perform(h);
-}
-
-/* One request; the body of the response (any status) lands in out. Returns 0 with
- * *ret_status, or -EIO / -E2BIG with err when there is no complete response. */
-static int request(const struct request *q, struct buf *out, long *ret_status, struct lerr **err)
-{
-        char errbuf[CURL_ERROR_SIZE];
-        _cleanup_(curl_cleanupp) CURL *h = curl_easy_init();
-        _cleanup_(slist_cleanse_free) struct curl_slist *headers = NULL;
-        CURLcode cc = CURLE_OK;
-        long status = 0;
-        if (!h)
-                return lerr_set(err, ENOMEM, "cannot create a curl handle");
-        for (size_t i = 0; q->headers && q->headers[i]; i++) {
-                struct curl_slist *l = curl_slist_append(headers, q->headers[i]);
-                if (!l)
-                        return lerr_set(err, ENOMEM, "out of memory");
-                headers = l;
-        }
-        for (int i = 0; i <= q->retries; i++) {
-                if (i > 0)
-                        (void) usleep(100000u << (i < 4 ? i : 4));
-                buf_reset(out);
-                cc = perform(h, q, headers, out, errbuf);
-                status = 0;
-                (void) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-                if (cc == CURLE_WRITE_ERROR)
-                        return lerr_set(err, E2BIG, "response over the limit of %zu bytes",
-                                        out->max);
-                if (cc == CURLE_OK && status < 500)
-                        break;
-                log_debug("%s %s failed (%s), %s", q->method, q->url,
-                          cc != CURLE_OK ? curl_easy_strerror(cc) : "server error",
-                          i < q->retries ? "retrying" : "giving up");
-        }
-        if (cc != CURLE_OK)
-                return lerr_set(err, EIO, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
-        *ret_status = status;
-        return 0;
-}
-
 int aws_post(const char *url, const char *const *headers, const char *body, struct buf *out,
              long *ret_status, struct lerr **err)
 {
-        struct request q = {.method = "POST",
-                            .url = url,
-                            .headers = headers,
-                            .body = body,
-                            .connect_ms = 10000,
-                            .total_ms = 30000,
-                            .retries = 2};
-        return request(&q, out, ret_status, err);
+        struct api_request q = {.method = "POST",
+                                .url = url,
+                                .headers = headers,
+                                .body = body,
+                                .connect_ms = 10000,
+                                .total_ms = 30000,
+                                .retries = 2};
+        return api_request(&q, out, ret_status, err);
 }
 
 /* A token file's content without the trailing newline. */
@@ -315,15 +221,15 @@ int aws_web_identity(const char *role, const char *token_file, const char *token
         static const char *const headers[] = {
                 "Content-Type: application/x-www-form-urlencoded; charset=utf-8",
                 "Accept: application/xml", "Expect:", NULL};
-        struct request q = {.method = "POST",
-                            .url = url,
-                            .headers = headers,
-                            .body = form.data,
-                            .connect_ms = 10000,
-                            .total_ms = 30000,
-                            .retries = 2};
+        struct api_request q = {.method = "POST",
+                                .url = url,
+                                .headers = headers,
+                                .body = form.data,
+                                .connect_ms = 10000,
+                                .total_ms = 30000,
+                                .retries = 2};
         log_debug("AWS credentials: assuming role '%s' with web identity at %s", role, url);
-        r = request(&q, &body, &status, err);
+        r = api_request(&q, &body, &status, err);
         if (r < 0)
                 return lerr_wrap(err, "assume role '%s' with web identity at '%s'", role, url);
         if (status != 200)
@@ -406,14 +312,14 @@ int aws_creds_ecs(struct s3_credentials *ret, struct lerr **err)
         if (r < 0)
                 return r;
         const char *headers[] = {"Accept: application/json", auth, NULL};
-        struct request q = {.method = "GET",
-                            .url = url,
-                            .headers = headers,
-                            .connect_ms = 2000,
-                            .total_ms = 10000,
-                            .retries = 2};
+        struct api_request q = {.method = "GET",
+                                .url = url,
+                                .headers = headers,
+                                .connect_ms = 2000,
+                                .total_ms = 10000,
+                                .retries = 2};
         log_debug("AWS credentials: asking the container endpoint %s", url);
-        r = request(&q, &body, &status, err);
+        r = api_request(&q, &body, &status, err);
         if (r >= 0 && status != 200)
                 r = lerr_set(err, status == 401 || status == 403 ? EACCES : EIO, "HTTP %ld",
                              status);
@@ -436,14 +342,14 @@ static int imds_get(const char *base, const char *path, const char *token_header
 {
         _cleanup_free_ char *url = xasprintf("%s%s", base, path);
         const char *headers[] = {token_header, NULL};
-        struct request q = {.method = "GET",
-                            .url = url,
-                            .headers = headers,
-                            .connect_ms = 1000,
-                            .total_ms = 2000,
-                            .retries = 1};
+        struct api_request q = {.method = "GET",
+                                .url = url,
+                                .headers = headers,
+                                .connect_ms = 1000,
+                                .total_ms = 2000,
+                                .retries = 1};
         long status = 0;
-        int r = request(&q, body, &status, err);
+        int r = api_request(&q, body, &status, err);
         if (r >= 0 && status == 404)
                 return 1;
         if (r >= 0 && status != 200)
@@ -459,16 +365,16 @@ static char *imds_token(const char *base)
         _cleanup_free_ char *url = xasprintf("%s/latest/api/token", base);
         _cleanup_(buf_cleanse_done) struct buf body = BUF_INIT(4096);
         static const char *const headers[] = {"X-aws-ec2-metadata-token-ttl-seconds: 300", NULL};
-        struct request q = {.method = "PUT",
-                            .url = url,
-                            .headers = headers,
-                            .body = "",
-                            .connect_ms = 1000,
-                            .total_ms = 2000,
-                            .retries = 1};
+        struct api_request q = {.method = "PUT",
+                                .url = url,
+                                .headers = headers,
+                                .body = "",
+                                .connect_ms = 1000,
+                                .total_ms = 2000,
+                                .retries = 1};
         struct lerr *e = NULL;
         long status = 0;
-        if (request(&q, &body, &status, &e) < 0 || status != 200) {
+        if (api_request(&q, &body, &status, &e) < 0 || status != 200) {
                 log_debug("AWS credentials: no EC2 instance metadata at %s (%s)", base,
                           e ? lerr_message(e) : "token refused");
                 lerr_free(e);

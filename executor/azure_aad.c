@@ -4,7 +4,6 @@
  * the token) and does not refresh tokens. */
 #include "executor/azure_aad.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "common/log.h"
 #include "common/macros.h"
 #include "common/secret.h"
+#include "executor/api_http.h"
 #include "executor/context_gcs.h"
 #include "executor/s3_sign.h"
 
@@ -128,61 +128,22 @@ static bool plain_http_allowed(const char *url)
         return startswith(host, "127.") && strspn(host, "0123456789.") == n;
 }
 
-static size_t on_body(char *p, size_t size, size_t nmemb, void *userdata)
-{
-        size_t n = size * nmemb;
-        return buf_append(userdata, p, n) < 0 ? 0 : n;
-}
-
-static void curl_cleanupp(CURL **h)
-{
-        if (*h)
-                curl_easy_cleanup(*h);
-}
-
-static void slist_freep(struct curl_slist **l)
-{
-        curl_slist_free_all(*l);
-}
-
 int azure_http(const char *url, const char *form, const char *header, struct buf *out,
-               long *ret_status, struct lerr **err)
+               struct lerr **err)
 {
-        char errbuf[CURL_ERROR_SIZE] = "";
-        _cleanup_(curl_cleanupp) CURL *h = curl_easy_init();
-        _cleanup_(slist_freep) struct curl_slist *hl = NULL;
-        if (!h)
-                return lerr_set(err, ENOMEM, "cannot create a curl handle");
         /* no "Expect: 100-continue" round trip for a small form */
-        if (!(hl = curl_slist_append(NULL, "Expect:")) ||
-            (header && !curl_slist_append(hl, header)))
-                return lerr_set(err, ENOMEM, "out of memory");
-        const char *protocols = plain_http_allowed(url) ? "http" : "https";
-        (void) curl_easy_setopt(h, CURLOPT_URL, url);
-        (void) curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, protocols);
-        (void) curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-        (void) curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-        (void) curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-        (void) curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
-        (void) curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-        (void) curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
-        (void) curl_easy_setopt(h, CURLOPT_USERAGENT, "lading");
-        (void) curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        (void) curl_easy_setopt(h, CURLOPT_NOPROXY, "169.254.169.254");
-        (void) curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-        if (form) {
-                (void) curl_easy_setopt(h, CURLOPT_POSTFIELDS, form);
-                (void) curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long) strlen(form));
-        }
-        CURLcode cc = curl_easy_perform(h);
-        if (cc == CURLE_WRITE_ERROR)
-                return lerr_set(err, E2BIG, "response over the limit of %zu bytes", out->max);
-        if (cc != CURLE_OK)
-                return lerr_set(err, EIO, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        const char *headers[] = {"Expect:", header, NULL};
+        struct api_request q = {.url = url,
+                                .headers = headers,
+                                .body = form,
+                                .protocols = plain_http_allowed(url) ? "http" : "https"};
         long status = 0;
-        (void) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        *ret_status = status;
-        return 0;
+        int r = api_request(&q, out, &status, err);
+        if (r < 0 || status == 200)
+                return r;
+        _cleanup_free_ char *msg = azure_error_message(out->data, out->len);
+        return lerr_set(err, status >= 400 && status < 500 ? EACCES : EIO, "HTTP %ld%s%s", status,
+                        msg ? ": " : "", msg ? msg : "");
 }
 
 /* One token request (form NULL: IMDS's GET); what names the source in errors. */
@@ -190,13 +151,7 @@ static int request_token(const char *what, const char *url, const char *form, co
                          char **ret_token, struct lerr **err)
 {
         _cleanup_(secret_buf_done) struct buf resp = BUF_INIT(AZURE_RESPONSE_MAX);
-        long status = 0;
-        int r = azure_http(url, form, header, &resp, &status, err);
-        if (r >= 0 && status != 200) {
-                _cleanup_free_ char *msg = azure_error_message(resp.data, resp.len);
-                r = lerr_set(err, status >= 400 && status < 500 ? EACCES : EIO, "HTTP %ld%s%s",
-                             status, msg ? ": " : "", msg ? msg : "");
-        }
+        int r = azure_http(url, form, header, &resp, err);
         if (r >= 0)
                 r = gcs_token_parse(resp.data ?: "", resp.len, ret_token, err);
         if (r < 0)

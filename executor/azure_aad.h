@@ -63,9 +63,10 @@ char *azure_imds_url(const char *base, const char *resource, const char *identit
  * registry's errors[0] "CODE: message"; NULL when neither. Caller frees. */
 char *azure_error_message(const char *body, size_t len);
 
-/* One request without redirects: a POST of form (application/x-www-form-urlencoded) or, with
- * form NULL, a GET; header is one extra header or NULL. Plain http only to loopback hosts and
- * IMDS. The body of any status lands in out (up to its max). Returns 0 with *ret_status, or
- * -EIO / -E2BIG with err (no URL in it: the caller names the endpoint). */
+/* One request (executor/api_http.h) without redirects: a POST of form
+ * (application/x-www-form-urlencoded) or, with form NULL, a GET; header is one extra header or
+ * NULL. Plain http only to loopback hosts and IMDS. The body lands in out (up to its max).
+ * Returns 0 on HTTP 200; otherwise -EIO / -E2BIG, or -EACCES (4xx) / -EIO (other statuses)
+ * with "HTTP N: Azure's error" in err (no URL: the caller names the endpoint). */
 int azure_http(const char *url, const char *form, const char *header, struct buf *out,
-               long *ret_status, struct lerr **err);
+               struct lerr **err);

@@ -4,7 +4,6 @@
  * does not list, upload or resume; the object must be a tar.gz as Kaniko expects. */
 #include "executor/context_gcs.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -24,6 +23,7 @@
 #include "common/log.h"
 #include "common/macros.h"
 #include "common/secret.h"
+#include "executor/api_http.h"
 #include "executor/url_fetch.h"
 
 #define GCS_BUCKET_MAX 222 /* GCS's limit for dotted names */
@@ -298,75 +298,17 @@ char *gcs_error_message(const char *body, size_t len)
         return clean_field(both);
 }
 
-struct http_call {
-        const char *url;
-        const char *post;     /* form body, or NULL for GET */
-        const char *header;   /* one extra header, or NULL */
-        long connect_timeout; /* seconds */
-        long timeout;         /* seconds, 0: none */
-};
-
-static size_t on_resp(char *p, size_t size, size_t nmemb, void *userdata)
-{
-        size_t n = size * nmemb;
-        return buf_append(userdata, p, n) < 0 ? 0 : n;
-}
-
-/* One request without redirects (a token endpoint that redirects is misconfigured); the body
- * goes to resp whatever the status. errbuf holds CURL_ERROR_SIZE bytes (a pointer, not an
- * array parameter: curl's type checks take sizeof of it). Returns 0 with *ret_status, or -EIO
- * with errbuf filled. */
-static int http_do(const struct http_call *q, struct buf *resp, long *ret_status, char *errbuf)
-{
-        CURL *h = curl_easy_init();
-        struct curl_slist *hl = NULL;
-        if (!h)
-                return -ENOMEM;
-        if (q->header && !(hl = curl_slist_append(NULL, q->header))) {
-                curl_easy_cleanup(h);
-                return -ENOMEM;
-        }
-        errbuf[0] = '\0';
-        (void) curl_easy_setopt(h, CURLOPT_URL, q->url);
-        (void) curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-        (void) curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-        (void) curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_resp);
-        (void) curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
-        (void) curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, q->connect_timeout);
-        (void) curl_easy_setopt(h, CURLOPT_TIMEOUT, q->timeout);
-        (void) curl_easy_setopt(h, CURLOPT_USERAGENT, "lading");
-        (void) curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        (void) curl_easy_setopt(h, CURLOPT_NOPROXY, "169.254.169.254,metadata.google.internal");
-        if (hl)
-                (void) curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-        if (q->post)
-                (void) curl_easy_setopt(h, CURLOPT_POSTFIELDS, q->post);
-        CURLcode cc = curl_easy_perform(h);
-        long status = 0;
-        (void) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_cleanup(h);
-        curl_slist_free_all(hl);
-        if (cc != CURLE_OK && !errbuf[0])
-                snprintf(errbuf, CURL_ERROR_SIZE, "%s", curl_easy_strerror(cc));
-        if (cc != CURLE_OK)
-                return -EIO;
-        *ret_status = status;
-        return 0;
-}
-
 /* POSTs an OAuth form to uri and takes the access_token of the answer. */
 static int token_exchange(const char *uri, const char *form, char **ret_token, struct lerr **err)
 {
         _cleanup_(buf_done) struct buf resp = BUF_INIT(GCS_JSON_MAX_BYTES);
-        char errbuf[CURL_ERROR_SIZE];
         long status = 0;
-        struct http_call q = {.url = uri, .post = form, .connect_timeout = 30, .timeout = 120};
-        int r = http_do(&q, &resp, &status, errbuf);
+        struct api_request q = {.url = uri, .body = form, .connect_ms = 30000, .total_ms = 120000};
+        int r = api_request(&q, &resp, &status, err);
         if (r < 0) {
                 if (resp.data)
                         OPENSSL_cleanse(resp.data, resp.len);
-                return lerr_set(err, -r, "get an access token from '%s': %s", uri,
-                                r == -EIO ? errbuf : strerror(-r));
+                return lerr_wrap(err, "get an access token from '%s'", uri);
         }
         if (status != 200) {
                 _cleanup_free_ char *msg = gcs_error_message(resp.data, resp.len);
@@ -445,23 +387,25 @@ static int token_from_metadata(const char *what, char **ret_token, struct lerr *
                 xasprintf("http://%s/computeMetadata/v1/instance/service-accounts/default/token",
                           named ?: "169.254.169.254");
         _cleanup_(buf_done) struct buf resp = BUF_INIT(GCS_JSON_MAX_BYTES);
-        struct http_call q = {.url = url,
-                              .header = "Metadata-Flavor: Google",
-                              .connect_timeout = 1,
-                              .timeout = 30};
-        char errbuf[CURL_ERROR_SIZE];
+        static const char *const headers[] = {"Metadata-Flavor: Google", NULL};
+        struct api_request q = {
+                .url = url, .headers = headers, .connect_ms = 1000, .total_ms = 30000};
+        /* without GCE_METADATA_HOST, no answer means not on Google Cloud: no error */
+        struct lerr *quiet = NULL;
         long status = 0;
-        int r = http_do(&q, &resp, &status, errbuf);
+        int r = api_request(&q, &resp, &status, named ? err : &quiet);
         if (r < 0 || status != 200) {
                 if (!named) {
-                        log_debug("no GCE metadata server: %s", r < 0 ? errbuf : "HTTP error");
+                        log_debug("no GCE metadata server: %s",
+                                  r < 0 ? lerr_message(quiet) : "HTTP error");
+                        lerr_free(quiet);
                         return 0;
                 }
                 if (r < 0)
-                        return lerr_set(err, -r,
-                                        "get an access token from the metadata server "
-                                        "'%s' (GCE_METADATA_HOST): %s",
-                                        named, r == -EIO ? errbuf : strerror(-r));
+                        return lerr_wrap(err,
+                                         "get an access token from the metadata server '%s' "
+                                         "(GCE_METADATA_HOST)",
+                                         named);
                 _cleanup_free_ char *msg = gcs_error_message(resp.data, resp.len);
                 return lerr_set(err, EACCES,
                                 "get an access token from the metadata server '%s' "
